@@ -1,0 +1,71 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "restic-manager",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "restic-manager-server", targets: ["restic-manager-server"]),
+        .library(name: "ResticManagerProtocol", targets: ["ResticManagerProtocol"]),
+        .library(name: "ResticManagerCore", targets: ["ResticManagerCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Wire types shared by server and agent. No dependencies on purpose:
+        // the agent must be able to link it without pulling in the server.
+        .target(name: "ResticManagerProtocol"),
+        // Domain logic shared by server and agent (cron).
+        .target(name: "ResticManagerCore"),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        .target(name: "ResticManagerCrypto", dependencies: ["CSodium", "CArgon2"]),
+        .target(
+            name: "ResticManagerServer",
+            dependencies: [
+                "ResticManagerProtocol",
+                "ResticManagerCore",
+                "ResticManagerCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "restic-manager-server",
+            dependencies: [
+                "ResticManagerServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ResticManagerProtocolTests", dependencies: ["ResticManagerProtocol"]),
+        .testTarget(name: "ResticManagerCoreTests", dependencies: ["ResticManagerCore"]),
+        .testTarget(name: "ResticManagerCryptoTests", dependencies: ["ResticManagerCrypto"]),
+        .testTarget(
+            name: "ResticManagerServerTests",
+            dependencies: [
+                "ResticManagerServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,248 @@
+import Foundation
+import Hummingbird
+import ResticManagerCrypto
+import ResticManagerProtocol
+
+struct HostResponse: ResponseEncodable, Sendable {
+    struct LastBackup: Encodable, Sendable {
+        let jobId: String
+        let status: JobStatus
+        @ExplicitNull var finishedAt: Date?
+    }
+
+    let id: String
+    let name: String
+    let hostname: String
+    let os: String
+    let arch: String
+    let agentVersion: String
+    let resticVersion: String
+    let status: String
+    @ExplicitNull var lastSeenAt: Date?
+    @ExplicitNull var lastBackup: LastBackup?
+    let scheduleSync: String
+    let desiredScheduleVersion: Int64
+    let ackedScheduleVersion: Int64
+    let openAlerts: Int
+    @ExplicitNull var repoSizeBytes: Int64?
+    @ExplicitNull var timezone: String?
+    let notes: String
+    let enrolledAt: Date
+
+    init(_ summary: HostSummary) {
+        let host = summary.host
+        id = host.id.rawValue
+        name = host.name
+        hostname = host.hostname
+        os = host.os
+        arch = host.arch
+        agentVersion = host.agentVersion
+        resticVersion = host.resticVersion
+        status = host.connected ? "online" : "offline"
+        lastSeenAt = host.lastSeenAt
+        lastBackup = summary.lastBackup.map {
+            LastBackup(jobId: $0.id.rawValue, status: $0.status, finishedAt: $0.finishedAt)
+        }
+        let version = summary.scheduleVersion
+        scheduleSync = version.ackedVersion >= version.desiredVersion ? "in_sync" : "pending"
+        desiredScheduleVersion = version.desiredVersion
+        ackedScheduleVersion = version.ackedVersion
+        openAlerts = summary.openAlerts
+        repoSizeBytes = summary.latestStats?.sizeBytes
+        timezone = host.timezone
+        notes = host.notes
+        enrolledAt = host.enrolledAt
+    }
+}
+
+/// Hosts, their repository config, snapshots and repository stats.
+struct HostController {
+    let services: ServerServices
+
+    struct UpdateRequest: Decodable {
+        let name: String?
+        let notes: String?
+    }
+
+    struct ConfigResponse: ResponseEncodable, Sendable {
+        let repoUrl: String
+        let repoUsername: String
+        let repoPasswordSet: Bool
+        let repoCredentialSet: Bool
+        let hookShell: String
+    }
+
+    /// Absent or null keeps a secret; an empty string clears it.
+    struct ConfigRequest: Decodable {
+        let repoUrl: String?
+        let repoUsername: String?
+        let repoPassword: String?
+        let repoCredential: String?
+        let hookShell: String?
+    }
+
+    struct SnapshotResponse: Encodable, Sendable {
+        let id: String
+        let time: Date
+        let hostname: String
+        let paths: [String]
+        let tags: [String]
+        let sizeBytes: Int64
+        let fileCount: Int64
+    }
+
+    struct StatsResponse: Encodable, Sendable {
+        let reportedAt: Date
+        let sizeBytes: Int64
+        let snapshotCount: Int64
+        let dedupRatio: Double
+        @ExplicitNull var lastCheckAt: Date?
+        @ExplicitNull var lastCheckStatus: String?
+        let lockState: String
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
+        group.route(.get, "/hosts", catalog: catalog, summary: "List hosts with status, last backup and schedule sync",
+                    access: .viewer, use: list)
+        group.route(.get, "/hosts/{id}", catalog: catalog, summary: "One host", access: .viewer, use: get)
+        group.route(.patch, "/hosts/{id}", catalog: catalog, summary: "Rename a host or change its notes",
+                    access: .operator, hasBody: true, use: update)
+        group.route(.delete, "/hosts/{id}", catalog: catalog, summary: "Delete a host and revoke its agent token",
+                    access: .admin, status: .noContent, use: delete)
+        group.route(.get, "/hosts/{id}/config", catalog: catalog, summary: "Repository config (secrets write-only)",
+                    access: .admin, use: getConfig)
+        group.route(.put, "/hosts/{id}/config", catalog: catalog, summary: "Set repository config", access: .admin,
+                    hasBody: true, use: putConfig)
+        group.route(.get, "/hosts/{id}/snapshots", catalog: catalog, summary: "Snapshots in the host's repository",
+                    access: .viewer, use: snapshots)
+        group.route(.get, "/hosts/{id}/stats", catalog: catalog, summary: "Repository stats history, newest first",
+                    access: .viewer, use: stats)
+    }
+
+    func requireHost(_ context: AuthenticatedContext) async throws -> HostRecord {
+        let id = try context.parameters.require("id")
+        guard let host = try await services.database.host(id: HostID(id)) else { throw APIError.notFound("host") }
+        return host
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
+        try context.require(.viewer)
+        return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
+                            map: HostResponse.init)
+    }
+
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
+        try context.require(.viewer)
+        let id = try context.parameters.require("id")
+        guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
+            throw APIError.notFound("host")
+        }
+        return HostResponse(summary)
+    }
+
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
+        try context.require(.operator)
+        let host = try await requireHost(context)
+        let body = try await request.decode(as: UpdateRequest.self, context: context)
+        let name = try body.name.map { try Validate.name($0, field: "name") }
+        let notes = try body.notes.map { try Validate.text($0, field: "notes", maxLength: 4096) }
+        _ = try await services.database.updateHost(id: host.id, name: name, notes: notes, by: context.auditActor)
+        guard let summary = try await services.database.hostSummary(id: host.id) else { throw APIError.notFound("host") }
+        return HostResponse(summary)
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.admin)
+        let host = try await requireHost(context)
+        try await services.database.revokeHost(id: host.id, by: context.auditActor)
+        await services.hub.disconnect(hostID: host.id, reason: "host deleted")
+        return Response(status: .noContent)
+    }
+
+    @Sendable func getConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
+        try context.require(.admin)
+        let host = try await requireHost(context)
+        let config = try await services.database.hostConfig(hostID: host.id)
+        return ConfigResponse(
+            repoUrl: config?.repoURL ?? "", repoUsername: config?.repoUsername ?? "",
+            repoPasswordSet: config?.repoPasswordSealed != nil, repoCredentialSet: config?.repoCredentialSealed != nil,
+            hookShell: config?.hookShell ?? "")
+    }
+
+    @Sendable func putConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
+        try context.require(.admin)
+        let host = try await requireHost(context)
+        let body = try await request.decode(as: ConfigRequest.self, context: context)
+        if let url = body.repoUrl { try RepositoryURL.validate(url) }
+        let username = try body.repoUsername.map { try Validate.text($0, field: "repo_username", maxLength: 256) }
+        let shell = try body.hookShell.map { try Validate.text($0, field: "hook_shell", maxLength: 256) }
+        // The owning row is the associated data: a ciphertext copied to
+        // another host or field does not decrypt.
+        func seal(_ value: String?, field: String) throws -> [UInt8]?? {
+            guard let value else { return nil }
+            if value.isEmpty { return .some(nil) }
+            _ = try Validate.text(value, field: field, maxLength: 4096)
+            return .some(try services.secretBox.seal(value, associatedData: SecretAssociation.hostConfig(host.id, field)))
+        }
+        let change = HostConfigChange(
+            repoURL: body.repoUrl, repoUsername: username,
+            repoPasswordSealed: try seal(body.repoPassword, field: "repo_password"),
+            repoCredentialSealed: try seal(body.repoCredential, field: "repo_credential"), hookShell: shell)
+        let config = try await services.database.updateHostConfig(hostID: host.id, change: change, by: context.auditActor)
+        await services.hub.pushConfig(hostID: host.id)
+        return ConfigResponse(
+            repoUrl: config.repoURL, repoUsername: config.repoUsername,
+            repoPasswordSet: config.repoPasswordSealed != nil, repoCredentialSet: config.repoCredentialSealed != nil,
+            hookShell: config.hookShell)
+    }
+
+    @Sendable func snapshots(_ request: Request, context: AuthenticatedContext) async throws
+        -> ListResponse<SnapshotResponse>
+    {
+        try context.require(.viewer)
+        let host = try await requireHost(context)
+        let page = try await services.database.snapshots(hostID: host.id, page: try PageCursor.page(from: request))
+        return ListResponse(page) {
+            SnapshotResponse(id: $0.snapshotId, time: $0.time, hostname: $0.hostname, paths: $0.paths, tags: $0.tags,
+                             sizeBytes: $0.sizeBytes, fileCount: $0.fileCount)
+        }
+    }
+
+    @Sendable func stats(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<StatsResponse> {
+        try context.require(.viewer)
+        let host = try await requireHost(context)
+        let page = try await services.database.repoStats(hostID: host.id, page: try PageCursor.page(from: request))
+        return ListResponse(page) {
+            StatsResponse(reportedAt: $0.reportedAt, sizeBytes: $0.sizeBytes, snapshotCount: $0.snapshotCount,
+                          dedupRatio: $0.dedupRatio, lastCheckAt: $0.lastCheckAt, lastCheckStatus: $0.lastCheckStatus,
+                          lockState: $0.lockState)
+        }
+    }
+}
+
+/// The associated data that binds each sealed secret to the row and field it belongs to.
+enum SecretAssociation {
+    static func hostConfig(_ hostID: HostID, _ field: String) -> String { "host_config:\(hostID):\(field)" }
+}
+
+/// Checks a restic repository URL before it reaches an agent.
+enum RepositoryURL {
+    static let schemes = ["local:", "sftp:", "rest:", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:"]
+
+    static func validate(_ url: String) throws {
+        guard !url.isEmpty else { return }
+        guard url.count <= 2048 else { throw APIError.validation("repo_url", "must be at most 2048 characters") }
+        guard !url.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw APIError.validation("repo_url", "must be a single line")
+        }
+        guard url.hasPrefix("/") || schemes.contains(where: url.hasPrefix) || url.range(of: #"^[A-Za-z]:\\"#, options: .regularExpression) != nil
+        else {
+            throw APIError.validation(
+                "repo_url", "must be an absolute path or start with one of \(schemes.joined(separator: " "))")
+        }
+        if url.hasPrefix("rest:"), url.contains("@") {
+            throw APIError.validation(
+                "repo_url", "must not embed credentials; set repo_username and repo_credential instead")
+        }
+    }
+}

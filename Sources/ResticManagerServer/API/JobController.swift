@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ResticManagerProtocol
+
+struct JobResponse: ResponseEncodable, Sendable {
+    let id: String
+    let hostId: String
+    @ExplicitNull var scheduleId: String?
+    let kind: JobKind
+    let trigger: JobTrigger
+    let status: JobStatus
+    let args: [String]
+    let queuedAt: Date
+    @ExplicitNull var startedAt: Date?
+    @ExplicitNull var finishedAt: Date?
+    @ExplicitNull var exitCode: Int?
+    @ExplicitNull var stats: JSONValue?
+    @ExplicitNull var error: String?
+    @ExplicitNull var progress: JSONValue?
+    @ExplicitNull var requestedBy: String?
+
+    init(_ job: JobRecord) {
+        id = job.id.rawValue
+        hostId = job.hostId.rawValue
+        scheduleId = job.scheduleId?.rawValue
+        kind = job.kind
+        trigger = job.trigger
+        status = job.status
+        args = job.args
+        queuedAt = job.queuedAt
+        startedAt = job.startedAt
+        finishedAt = job.finishedAt
+        exitCode = job.exitCode
+        stats = job.stats.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        error = job.error
+        progress = job.progress.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        requestedBy = job.requestedBy
+    }
+}
+
+struct LogLineResponse: Encodable, Sendable {
+    let seq: Int64
+    let ts: Date
+    let stream: String
+    let payload: String
+
+    init(_ record: JobLogRecord) {
+        seq = record.seq
+        ts = record.ts
+        stream = record.stream
+        payload = record.payload
+    }
+}
+
+/// Run-now, job queries, cancel, logs and the live log stream.
+struct JobController {
+    let services: ServerServices
+
+    static let runnableKinds: Set<JobKind> = [.backup, .forget, .prune, .check, .unlock, .`init`]
+
+    struct RunRequest: Decodable {
+        let kind: String
+        let scheduleId: String?
+        let args: [String]?
+    }
+
+    struct LogsResponse: ResponseEncodable, Sendable {
+        let lines: [LogLineResponse]
+        let nextSeq: Int64
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
+        group.route(.post, "/hosts/{id}/jobs", catalog: catalog, summary: "Run a job now", access: .operator,
+                    status: .created, hasBody: true, use: runNow)
+        group.route(.get, "/jobs", catalog: catalog, summary: "List jobs (filters host_id, status, kind)",
+                    access: .viewer, use: list)
+        group.route(.get, "/jobs/{id}", catalog: catalog, summary: "One job with its latest progress", access: .viewer,
+                    use: get)
+        group.route(.post, "/jobs/{id}/cancel", catalog: catalog, summary: "Cancel a queued or running job",
+                    access: .operator, use: cancel)
+        group.route(.get, "/jobs/{id}/logs", catalog: catalog, summary: "Log lines after after_seq, in seq order",
+                    access: .viewer, use: logs)
+        group.route(.get, "/jobs/{id}/logs/stream", catalog: catalog,
+                    summary: "Live log as Server-Sent Events until the job ends", access: .viewer, use: stream)
+    }
+
+    @Sendable func runNow(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<JobResponse> {
+        try context.require(.operator)
+        let hostID = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
+        let body = try await request.decode(as: RunRequest.self, context: context)
+        guard let kind = JobKind(rawValue: body.kind), Self.runnableKinds.contains(kind) else {
+            throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
+        }
+        let args = body.args ?? []
+        var scheduleID: ScheduleID?
+        if let id = body.scheduleId {
+            guard let schedule = try await services.database.schedule(id: ScheduleID(id)), schedule.hostId == hostID else {
+                throw APIError.validation("schedule_id", "no such schedule on this host")
+            }
+            guard schedule.kind == kind else {
+                throw APIError.validation("kind", "must match the schedule's kind (\(schedule.kind.rawValue))")
+            }
+            guard args.isEmpty else {
+                throw APIError.validation("args", "must be empty when schedule_id is given; the schedule has the paths")
+            }
+            scheduleID = schedule.id
+        } else {
+            if kind == .forget {
+                throw APIError.validation("schedule_id", "a forget needs a schedule_id: its retention policy says what to keep")
+            }
+            if kind == .backup, args.isEmpty {
+                throw APIError.validation("args", "an ad-hoc backup needs at least one path")
+            }
+            if kind != .backup, !args.isEmpty {
+                throw APIError.validation("args", "must be empty for \(kind.rawValue); args are backup paths only")
+            }
+            guard args.count <= ScheduleValidation.maxListItems else {
+                throw APIError.validation("args", "must have at most \(ScheduleValidation.maxListItems) paths")
+            }
+            for (index, path) in args.enumerated() {
+                if path.isEmpty || path.utf8.count > 4096 || path.contains(where: { $0.isNewline || $0 == "\0" }) {
+                    throw APIError.validation("args[\(index)]", "must be a single-line path of 1 to 4096 bytes")
+                }
+                if path.hasPrefix("-") {
+                    throw APIError.validation("args[\(index)]", "must be a path, not a flag")
+                }
+            }
+        }
+        let config = try await services.database.hostConfig(hostID: hostID)
+        guard let config, !config.repoURL.isEmpty else {
+            throw APIError.conflict("this host has no repository configured; PUT /api/v1/hosts/\(hostID)/config first")
+        }
+        let job = try await services.database.createJob(
+            hostID: hostID, scheduleID: scheduleID, kind: kind,
+            trigger: context.principal.credential == .apiToken ? .api : .manual, args: args,
+            expiresAfter: services.settings.jobExpiry, by: context.auditActor)
+        await services.hub.dispatchQueuedJobs(hostID: hostID)
+        let current = try await services.database.job(id: job.id) ?? job
+        return EditedResponse(status: .created, response: JobResponse(current))
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<JobResponse> {
+        try context.require(.viewer)
+        let query = request.uri.queryParameters
+        var filter = JobFilter()
+        if let host = query["host_id"], !host.isEmpty { filter.hostID = HostID(String(host)) }
+        if let status = query["status"], !status.isEmpty {
+            guard let value = JobStatus(rawValue: String(status)) else {
+                throw APIError.validation("status", "must be one of queued, running, succeeded, failed, cancelled")
+            }
+            filter.status = value
+        }
+        if let kind = query["kind"], !kind.isEmpty {
+            guard let value = JobKind(rawValue: String(kind)) else {
+                throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
+            }
+            filter.kind = value
+        }
+        let page = try PageCursor.page(from: request)
+        return ListResponse(try await services.database.listJobs(filter: filter, page: page), map: JobResponse.init)
+    }
+
+    private func requireJob(_ context: AuthenticatedContext) async throws -> JobRecord {
+        let id = try context.parameters.require("id")
+        guard let job = try await services.database.job(id: JobID(id)) else { throw APIError.notFound("job") }
+        return job
+    }
+
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> JobResponse {
+        try context.require(.viewer)
+        return JobResponse(try await requireJob(context))
+    }
+
+    @Sendable func cancel(_ request: Request, context: AuthenticatedContext) async throws -> JobResponse {
+        try context.require(.operator)
+        let job = try await requireJob(context)
+        let updated = try await services.database.cancelJob(id: job.id, by: context.auditActor)
+        if job.dispatchedAt != nil || job.status == .running {
+            await services.hub.send(.commandCancel(CommandCancelPayload(jobID: job.id.rawValue)), to: job.hostId)
+        }
+        await services.jobEvents.notify([job.id])
+        return JobResponse(updated)
+    }
+
+    private static func afterSeq(_ request: Request) throws -> Int64 {
+        let text = request.uri.queryParameters["after_seq"].map(String.init)
+            ?? request.headers[.init("Last-Event-ID")!]
+        guard let text, !text.isEmpty else { return 0 }
+        guard let value = Int64(text), value >= 0 else {
+            throw APIError.validation("after_seq", "must be a non-negative integer")
+        }
+        return value
+    }
+
+    @Sendable func logs(_ request: Request, context: AuthenticatedContext) async throws -> LogsResponse {
+        try context.require(.viewer)
+        let job = try await requireJob(context)
+        let after = try Self.afterSeq(request)
+        var limit = 1000
+        if let text = request.uri.queryParameters["limit"] {
+            guard let value = Int(text), (1...5000).contains(value) else {
+                throw APIError.validation("limit", "must be an integer from 1 to 5000")
+            }
+            limit = value
+        }
+        let lines = try await services.database.jobLogs(jobID: job.id, afterSeq: after, limit: limit)
+        return LogsResponse(lines: lines.map(LogLineResponse.init), nextSeq: lines.last?.seq ?? after)
+    }
+
+    @Sendable func stream(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.viewer)
+        let job = try await requireJob(context)
+        let after = try Self.afterSeq(request)
+        let streamer = JobLogStreamer(database: services.database, events: services.jobEvents, jobID: job.id)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await streamer.run(after: after) { text in
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                try await writer.finish(nil)
+            })
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Who may call a route, as written in the OpenAPI document.
+enum Access: String, Sendable {
+    case anyone, user, viewer, `operator`, admin
+    case enrollmentToken = "enrollment token"
+    case agentToken = "agent token"
+}
+
+/// One route as documented in `/api/v1/openapi.json`.
+struct DocumentedRoute: Sendable {
+    let method: HTTPRequest.Method
+    let path: String
+    let summary: String
+    let access: Access
+    let successStatus: Int
+    let hasBody: Bool
+}
+
+/// Registers routes and records each one, so the OpenAPI document is built
+/// from the very list the router serves and cannot drift from it.
+final class RouteCatalog {
+    private(set) var routes: [DocumentedRoute] = []
+
+    func record(_ route: DocumentedRoute) { routes.append(route) }
+
+    /// The OpenAPI 3.1 document of every recorded route.
+    func openAPIDocument(version: String) -> Data {
+        var paths: [String: [String: Any]] = [:]
+        for route in routes {
+            var operation: [String: Any] = [
+                "summary": route.summary,
+                "operationId": Self.operationID(route),
+                "x-access": route.access.rawValue,
+                "responses": Self.responses(route),
+            ]
+            let parameters = Self.pathParameters(route.path).map { name -> [String: Any] in
+                ["name": name, "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            if !parameters.isEmpty { operation["parameters"] = parameters }
+            if route.hasBody {
+                operation["requestBody"] = [
+                    "required": true,
+                    "content": ["application/json": ["schema": ["type": "object"]]],
+                ]
+            }
+            switch route.access {
+            case .anyone: operation["security"] = [[String: [String]]]()
+            case .enrollmentToken, .agentToken: operation["security"] = [["bearerAuth": [String]()]]
+            default: operation["security"] = [["sessionCookie": [String]()], ["bearerAuth": [String]()]]
+            }
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "restic-manager API", "version": version],
+            "paths": paths,
+            "components": [
+                "securitySchemes": [
+                    "bearerAuth": ["type": "http", "scheme": "bearer"],
+                    "sessionCookie": ["type": "apiKey", "in": "cookie", "name": "rm_session"],
+                ],
+                "schemas": [
+                    "Error": [
+                        "type": "object",
+                        "properties": [
+                            "error": [
+                                "type": "object",
+                                "properties": [
+                                    "code": ["type": "string"], "message": ["type": "string"],
+                                    "fields": ["type": "object", "additionalProperties": ["type": "string"]],
+                                ],
+                                "required": ["code", "message"],
+                            ]
+                        ],
+                    ]
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
+    }
+
+    private static func responses(_ route: DocumentedRoute) -> [String: Any] {
+        let error: [String: Any] = [
+            "description": "error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+        ]
+        var responses: [String: Any] = ["\(route.successStatus)": ["description": "success"]]
+        if route.hasBody { responses["400"] = error; responses["413"] = error }
+        if route.access != .anyone { responses["401"] = error }
+        if [.viewer, .operator, .admin].contains(route.access) { responses["403"] = error }
+        if !pathParameters(route.path).isEmpty { responses["404"] = error }
+        return responses
+    }
+
+    static func pathParameters(_ path: String) -> [String] {
+        path.split(separator: "/").compactMap { part in
+            part.hasPrefix("{") && part.hasSuffix("}") ? String(part.dropFirst().dropLast()) : nil
+        }
+    }
+
+    private static func operationID(_ route: DocumentedRoute) -> String {
+        let words = route.path.split(separator: "/").dropFirst(2).map {
+            $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "")
+        }
+        return ([route.method.rawValue.lowercased()] + words).joined(separator: "_")
+            .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")
+    }
+}
+
+extension RouterMethods {
+    /// Adds a route and records it in `catalog`.
+    @discardableResult
+    func route<Output: ResponseGenerator>(
+        _ method: HTTPRequest.Method, _ path: String, catalog: RouteCatalog, prefix: String = "/api/v1",
+        summary: String, access: Access, status: HTTPResponse.Status = .ok, hasBody: Bool = false,
+        use handler: @escaping @Sendable (Request, Context) async throws -> Output
+    ) -> Self {
+        catalog.record(
+            DocumentedRoute(method: method, path: prefix + path, summary: summary, access: access,
+                            successStatus: status.code, hasBody: hasBody))
+        return on(RouterPath(path), method: method, use: handler)
+    }
+}

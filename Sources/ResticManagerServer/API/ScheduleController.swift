@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import ResticManagerCore
+import ResticManagerProtocol
+
+/// The protocol `Schedule` fields plus `host_id` and the next five runs.
+struct ScheduleResponse: ResponseEncodable, Sendable {
+    let id: String
+    let hostId: String
+    let kind: JobKind
+    let cronExpr: String
+    let paths: [String]
+    let excludes: [String]
+    let tags: [String]
+    @ExplicitNull var retentionPolicy: JSONValue?
+    @ExplicitNull var options: JSONValue?
+    let preHook: String
+    let postHook: String
+    let enabled: Bool
+    let nextRuns: [Date]
+    let createdAt: Date
+    let updatedAt: Date
+
+    init(_ record: ScheduleRecord, timeZone: TimeZone, now: Date = Date()) {
+        id = record.id.rawValue
+        hostId = record.hostId.rawValue
+        kind = record.kind
+        cronExpr = record.cronExpr
+        paths = record.paths
+        excludes = record.excludes
+        tags = record.tags
+        retentionPolicy = record.retentionPolicy.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        options = record.options.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        preHook = record.preHook
+        postHook = record.postHook
+        enabled = record.enabled
+        nextRuns = record.enabled
+            ? ((try? CronExpression(record.cronExpr))?.nextRuns(after: now, in: timeZone, count: 5) ?? []) : []
+        createdAt = record.createdAt
+        updatedAt = record.updatedAt
+    }
+}
+
+/// Schedules of a host (SPEC §5, §6.2). Every change bumps the host's
+/// schedule version and is pushed to the agent if it is connected.
+struct ScheduleController {
+    let services: ServerServices
+
+    struct ScheduleRequest: Decodable {
+        let kind: String
+        let cronExpr: String
+        let paths: [String]?
+        let excludes: [String]?
+        let tags: [String]?
+        let retentionPolicy: JSONValue?
+        let options: JSONValue?
+        let preHook: String?
+        let postHook: String?
+        let enabled: Bool?
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
+        group.route(.get, "/hosts/{id}/schedules", catalog: catalog, summary: "A host's schedules with next runs",
+                    access: .viewer, use: list)
+        group.route(.post, "/hosts/{id}/schedules", catalog: catalog,
+                    summary: "Create a schedule; the response has the next 5 run times", access: .operator,
+                    status: .created, hasBody: true, use: create)
+        group.route(.get, "/schedules/{id}", catalog: catalog, summary: "One schedule", access: .viewer, use: get)
+        group.route(.put, "/schedules/{id}", catalog: catalog, summary: "Replace a schedule (hooks need admin)",
+                    access: .operator, hasBody: true, use: replace)
+        group.route(.delete, "/schedules/{id}", catalog: catalog, summary: "Delete a schedule", access: .operator,
+                    status: .noContent, use: delete)
+    }
+
+    private func timeZone(of hostID: HostID) async throws -> TimeZone {
+        let name = try await services.database.host(id: hostID)?.timezone
+        return name.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+    }
+
+    private func definition(_ body: ScheduleRequest, context: AuthenticatedContext, existing: ScheduleRecord?) throws
+        -> ScheduleDefinition
+    {
+        // Keeping hooks an admin set is fine for an operator; changing them is not.
+        let hooksUnchanged = existing.map { ($0.preHook, $0.postHook) == (body.preHook ?? "", body.postHook ?? "") } ?? false
+        return try ScheduleValidation.definition(
+            kind: body.kind, cronExpr: body.cronExpr, paths: body.paths, excludes: body.excludes, tags: body.tags,
+            retentionPolicy: body.retentionPolicy, options: body.options, preHook: body.preHook,
+            postHook: body.postHook, enabled: body.enabled,
+            callerIsAdmin: context.user.role == .admin, hooksAllowed: context.user.role == .admin || hooksUnchanged)
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<ScheduleResponse> {
+        try context.require(.viewer)
+        let id = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
+        let zone = try await timeZone(of: id)
+        let schedules = try await services.database.schedules(hostID: id)
+        return ListResponse(PageResult(items: schedules, nextCursor: nil)) { ScheduleResponse($0, timeZone: zone) }
+    }
+
+    @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws
+        -> EditedResponse<ScheduleResponse>
+    {
+        try context.require(.operator)
+        let id = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
+        let body = try await request.decode(as: ScheduleRequest.self, context: context)
+        let definition = try definition(body, context: context, existing: nil)
+        let record = try await services.database.createSchedule(hostID: id, definition: definition, by: context.auditActor)
+        await services.hub.pushSchedules(hostID: id)
+        return EditedResponse(status: .created, response: ScheduleResponse(record, timeZone: try await timeZone(of: id)))
+    }
+
+    private func requireSchedule(_ context: AuthenticatedContext) async throws -> ScheduleRecord {
+        let id = try context.parameters.require("id")
+        guard let schedule = try await services.database.schedule(id: ScheduleID(id)),
+            try await services.database.host(id: schedule.hostId) != nil
+        else { throw APIError.notFound("schedule") }
+        return schedule
+    }
+
+    @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> ScheduleResponse {
+        try context.require(.viewer)
+        let schedule = try await requireSchedule(context)
+        return ScheduleResponse(schedule, timeZone: try await timeZone(of: schedule.hostId))
+    }
+
+    @Sendable func replace(_ request: Request, context: AuthenticatedContext) async throws -> ScheduleResponse {
+        try context.require(.operator)
+        let existing = try await requireSchedule(context)
+        let body = try await request.decode(as: ScheduleRequest.self, context: context)
+        let definition = try definition(body, context: context, existing: existing)
+        let record = try await services.database.updateSchedule(
+            id: existing.id, definition: definition, by: context.auditActor)
+        await services.hub.pushSchedules(hostID: record.hostId)
+        return ScheduleResponse(record, timeZone: try await timeZone(of: record.hostId))
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.operator)
+        let existing = try await requireSchedule(context)
+        let hostID = try await services.database.deleteSchedule(id: existing.id, by: context.auditActor)
+        await services.hub.pushSchedules(hostID: hostID)
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The audit log, liveness, metrics and the OpenAPI document.
+struct SystemController {
+    let services: ServerServices
+
+    struct AuditResponse: Encodable, Sendable {
+        let id: Int64
+        let ts: Date
+        let actor: String
+        let action: String
+        let targetType: String
+        let targetId: String
+        let details: JSONValue
+        let ip: String
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
+        group.route(.get, "/audit", catalog: catalog, summary: "Every change, login, enrollment and dispatch",
+                    access: .admin, use: audit)
+    }
+
+    func addPublicRoutes(
+        to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog, openAPI: @escaping @Sendable () -> Data
+    ) {
+        router.route(.get, "/healthz", catalog: catalog, prefix: "", summary: "Liveness", access: .anyone, use: healthz)
+        router.route(.get, "/metrics", catalog: catalog, prefix: "",
+                     summary: "Prometheus metrics (a viewer's credentials unless served publicly)",
+                     access: services.settings.metricsPublic ? .anyone : .viewer, use: metrics)
+        router.route(.get, "/api/v1/openapi.json", catalog: catalog, prefix: "", summary: "This document",
+                     access: .anyone) { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: openAPI())))
+        }
+    }
+
+    @Sendable func audit(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<AuditResponse> {
+        try context.require(.admin)
+        let page = try await services.database.auditLog(page: try PageCursor.page(from: request))
+        return ListResponse(page) {
+            AuditResponse(
+                id: $0.id ?? 0, ts: $0.ts, actor: $0.actor, action: $0.action, targetType: $0.targetType,
+                targetId: $0.targetId,
+                details: (try? JSONDecoder().decode(JSONValue.self, from: Data($0.details.utf8))) ?? .object([:]),
+                ip: $0.ip)
+        }
+    }
+
+    @Sendable func healthz(_ request: Request, context: AppRequestContext) async throws -> Response {
+        do {
+            _ = try await services.database.userCount()
+        } catch {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database unavailable\n")))
+        }
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+    }
+
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if !services.settings.metricsPublic {
+            guard let principal = context.principal else { throw APIError.unauthenticated }
+            _ = principal
+        }
+        let text = try await services.metrics.render(database: services.database, hub: services.hub)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

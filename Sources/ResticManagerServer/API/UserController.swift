@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+
+struct UserResponse: ResponseEncodable, Sendable {
+    let id: String
+    let username: String
+    let role: Role
+    let disabled: Bool
+    let createdAt: Date
+    @ExplicitNull var lastLoginAt: Date?
+
+    init(_ user: UserRecord) {
+        id = user.id.rawValue
+        username = user.username
+        role = user.role
+        disabled = user.disabled
+        createdAt = user.createdAt
+        lastLoginAt = user.lastLoginAt
+    }
+}
+
+/// `{"items": […], "next_cursor": …|null}` (SPEC §7.1).
+struct ListResponse<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
+    let items: [Item]
+    @ExplicitNull var nextCursor: String?
+
+    init<Record>(_ page: PageResult<Record>, map: (Record) throws -> Item) rethrows {
+        items = try page.items.map(map)
+        nextCursor = page.nextCursor.map(PageCursor.encode)
+    }
+}
+
+/// Users, admin only (SPEC §7).
+struct UserController {
+    let services: ServerServices
+
+    struct CreateRequest: Decodable {
+        let username: String
+        let password: String
+        let role: String
+    }
+
+    struct UpdateRequest: Decodable {
+        let role: String?
+        let disabled: Bool?
+        let password: String?
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
+        group.route(.get, "/users", catalog: catalog, summary: "List users", access: .admin, use: list)
+        group.route(.post, "/users", catalog: catalog, summary: "Create a user", access: .admin, status: .created,
+                    hasBody: true, use: create)
+        group.route(.patch, "/users/{id}", catalog: catalog, summary: "Change a user's role, password or disabled flag",
+                    access: .admin, hasBody: true, use: update)
+        group.route(.delete, "/users/{id}", catalog: catalog, summary: "Delete a user", access: .admin,
+                    status: .noContent, use: delete)
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<UserResponse> {
+        try context.require(.admin)
+        let page = try PageCursor.page(from: request)
+        return ListResponse(try await services.database.listUsers(page: page), map: UserResponse.init)
+    }
+
+    @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserResponse> {
+        try context.require(.admin)
+        let body = try await request.decode(as: CreateRequest.self, context: context)
+        let username = try Validate.username(body.username)
+        let role = try Validate.role(body.role)
+        let password = try Validate.password(body.password)
+        let hash = try await services.passwords.hash(password)
+        let user = try await services.database.createUser(
+            username: username, passwordHash: hash, role: role, by: context.auditActor)
+        return EditedResponse(status: .created, response: UserResponse(user))
+    }
+
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> UserResponse {
+        try context.require(.admin)
+        let id = try context.parameters.require("id")
+        let body = try await request.decode(as: UpdateRequest.self, context: context)
+        let role = try body.role.map { try Validate.role($0) }
+        let hash = try await body.password.map { try Validate.password($0) }.asyncMap { try await services.passwords.hash($0) }
+        let user = try await services.database.updateUser(
+            id: UserID(id), role: role, disabled: body.disabled, passwordHash: hash, by: context.auditActor)
+        return UserResponse(user)
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.admin)
+        let id = try context.parameters.require("id")
+        if id == context.user.id.rawValue { throw APIError.conflict("you cannot delete yourself; ask another admin") }
+        try await services.database.deleteUser(id: UserID(id), by: context.auditActor)
+        return Response(status: .noContent)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
+
+/// Opaque list cursors and the `limit` parameter.
+enum PageCursor {
+    static func encode(_ rowID: Int64) -> String {
+        Data("r\(rowID)".utf8).base64EncodedString()
+    }
+
+    static func page(from request: Request) throws -> Page {
+        var page = Page()
+        if let limitText = request.uri.queryParameters["limit"] {
+            guard let limit = Int(limitText), (1...Page.maxLimit).contains(limit) else {
+                throw APIError.validation("limit", "must be an integer from 1 to \(Page.maxLimit)")
+            }
+            page.limit = limit
+        }
+        if let cursor = request.uri.queryParameters["cursor"], !cursor.isEmpty {
+            guard cursor.count <= 64, let data = Data(base64Encoded: String(cursor)),
+                let text = String(data: data, encoding: .utf8), text.first == "r", let rowID = Int64(text.dropFirst()),
+                rowID >= 0
+            else { throw APIError.validation("cursor", "is not a cursor this server returned") }
+            page.beforeRowID = rowID
+        }
+        return page
+    }
+}

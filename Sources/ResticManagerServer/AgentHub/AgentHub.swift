@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import ResticManagerCrypto
+import ResticManagerProtocol
+
+/// What the hub asks a connection's writer to do.
+enum AgentOutbound: Sendable {
+    case message(Envelope)
+    case close(code: UInt16, reason: String)
+}
+
+/// The registry of connected agents: who is online, and the one place that
+/// sends server-initiated messages (config, schedules, commands) to them.
+actor AgentHub {
+    /// One live socket of a host. Only the newest socket of a host is registered.
+    struct Connection: Sendable {
+        let id = UUID()
+        let outbound: AsyncStream<AgentOutbound>.Continuation
+    }
+
+    private var connections: [HostID: Connection] = [:]
+    /// Jobs already sent on the current connection, so concurrent dispatches
+    /// never send the same `command.run` twice on one socket.
+    private var dispatched: [HostID: Set<JobID>] = [:]
+
+    private let database: AppDatabase
+    private let secretBox: SecretBox
+    private let metrics: ServerMetrics
+    private let logger: Logger
+
+    init(database: AppDatabase, secretBox: SecretBox, metrics: ServerMetrics, logger: Logger) {
+        self.database = database
+        self.secretBox = secretBox
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    var connectionCount: Int { connections.count }
+
+    func isConnected(_ hostID: HostID) -> Bool { connections[hostID] != nil }
+
+    /// Makes `connection` the host's live socket; an older one is closed.
+    func register(_ hostID: HostID, _ connection: Connection) {
+        if let old = connections[hostID] {
+            old.outbound.yield(.close(code: CloseCode.replaced, reason: "replaced by a newer connection of this host"))
+            old.outbound.finish()
+        }
+        connections[hostID] = connection
+        dispatched[hostID] = []
+    }
+
+    /// Forgets the connection; returns whether it was the host's live one.
+    @discardableResult
+    func unregister(_ hostID: HostID, _ connectionID: UUID) -> Bool {
+        guard connections[hostID]?.id == connectionID else { return false }
+        connections[hostID] = nil
+        dispatched[hostID] = nil
+        return true
+    }
+
+    @discardableResult
+    func send(_ message: Message, to hostID: HostID) -> Bool {
+        guard let connection = connections[hostID] else { return false }
+        connection.outbound.yield(.message(Envelope(message: message)))
+        metrics.countOut(1)
+        return true
+    }
+
+    /// Closes the host's socket, e.g. after its token was revoked.
+    func disconnect(hostID: HostID, reason: String) {
+        guard let connection = connections.removeValue(forKey: hostID) else { return }
+        dispatched[hostID] = nil
+        connection.outbound.yield(.close(code: CloseCode.revoked, reason: reason))
+        connection.outbound.finish()
+    }
+
+    func pushConfig(hostID: HostID) async {
+        guard isConnected(hostID) else { return }
+        do {
+            send(.configUpdate(try await configUpdate(hostID: hostID)), to: hostID)
+        } catch {
+            logger.error("could not build config.update", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
+        }
+    }
+
+    func pushSchedules(hostID: HostID) async {
+        guard isConnected(hostID) else { return }
+        do {
+            send(.scheduleSet(try await scheduleSet(hostID: hostID)), to: hostID)
+        } catch {
+            logger.error("could not build schedule.set", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
+        }
+    }
+
+    /// Sends `command.run` for every queued job the agent has not accepted.
+    func dispatchQueuedJobs(hostID: HostID) async {
+        guard isConnected(hostID) else { return }
+        do {
+            for job in try await database.jobsToDispatch(hostID: hostID) {
+                guard isConnected(hostID), dispatched[hostID]?.contains(job.id) == false else { continue }
+                dispatched[hostID]?.insert(job.id)
+                let payload = CommandRunPayload(
+                    jobID: job.id.rawValue, kind: job.kind, args: job.args, scheduleID: job.scheduleId?.rawValue)
+                send(.commandRun(payload), to: hostID)
+                try await database.markDispatched(jobID: job.id)
+            }
+        } catch {
+            logger.error("could not dispatch jobs", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
+        }
+    }
+
+    /// The host's config with its secrets opened, for the socket only.
+    func configUpdate(hostID: HostID) async throws -> ConfigUpdatePayload {
+        let config = try await database.hostConfig(hostID: hostID)
+        func open(_ sealed: [UInt8]?, field: String) throws -> String {
+            guard let sealed else { return "" }
+            return try secretBox.open(sealed, associatedData: SecretAssociation.hostConfig(hostID, field))
+        }
+        return ConfigUpdatePayload(
+            repoURL: config?.repoURL ?? "",
+            repoPassword: try open(config?.repoPasswordSealed, field: "repo_password"),
+            repoUsername: config?.repoUsername ?? "",
+            repoCredential: try open(config?.repoCredentialSealed, field: "repo_credential"),
+            hookShell: config?.hookShell ?? "")
+    }
+
+    func scheduleSet(hostID: HostID) async throws -> ScheduleSetPayload {
+        let (version, records) = try await database.scheduleSet(hostID: hostID)
+        let schedules = try records.map { record in
+            Schedule(
+                id: record.id.rawValue, kind: record.kind, cronExpr: record.cronExpr, paths: record.paths,
+                excludes: record.excludes, tags: record.tags,
+                retentionPolicy: try record.retentionPolicy.map { text throws in try RawJSON(text: text) },
+                options: try record.options.map { text throws in try RawJSON(text: text) },
+                preHook: record.preHook, postHook: record.postHook,
+                enabled: record.enabled)
+        }
+        return ScheduleSetPayload(version: version, schedules: schedules)
+    }
+}
+
+extension CloseCode {
+    /// A newer socket of the same host took over.
+    static let replaced: UInt16 = 4000
+    /// The host was deleted or re-enrolled; its token no longer works.
+    static let revoked: UInt16 = 4001
+    /// The first message was not `hello`.
+    static let helloExpected: UInt16 = 4003
+    /// No message for longer than the offline threshold.
+    static let silent: UInt16 = 4004
+    /// The server could not commit what the agent sent; reconnect and replay.
+    static let storeUnavailable: UInt16 = 1011
+}

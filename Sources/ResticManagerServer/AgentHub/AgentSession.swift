@@ -1,0 +1,242 @@
+import AsyncAlgorithms
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import ResticManagerProtocol
+import Synchronization
+
+/// One agent's WebSocket, from `hello` to close (SPEC §4, §6).
+///
+/// Four concurrent parts share the socket: a reader that decodes frames and
+/// answers protocol errors at once, a batcher that commits agent messages in
+/// groups and acks them only after commit, a writer that owns the outbound
+/// side, and a watchdog that ends silent connections.
+struct AgentSession: Sendable {
+    let hostID: HostID
+    let remoteIP: String
+    let services: ServerServices
+
+    /// Messages committed per transaction at most; the timer flushes smaller
+    /// batches so no ack is later than the flush interval.
+    static let batchSize = 512
+    static let flushInterval = Duration.milliseconds(50)
+    static let badMessageLimit = 20
+    static let badMessageWindow = Duration.seconds(60)
+
+    private var logger: Logger {
+        var logger = services.logger
+        logger[metadataKey: "host_id"] = "\(hostID)"
+        return logger
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let (outStream, out) = AsyncStream.makeStream(of: AgentOutbound.self)
+        let connection = AgentHub.Connection(outbound: out)
+        let channel = AsyncChannel<Envelope>()
+        let lastMessage = ActivityClock()
+        logger.info("agent connected", metadata: ["ip": "\(remoteIP)"])
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await watchdog(lastMessage: lastMessage, out: out, connection: connection) }
+            await withTaskGroup(of: Void.self) { io in
+                io.addTask { await write(outStream, to: outbound) }
+                io.addTask {
+                    await ingest(channel, out: out)
+                    out.finish()
+                }
+                await read(inbound, into: channel, out: out, connection: connection, lastMessage: lastMessage)
+                channel.finish()
+            }
+            group.cancelAll()
+        }
+        if await services.hub.unregister(hostID, connection.id) {
+            try? await services.database.markDisconnected(hostID: hostID)
+        }
+        logger.info("agent disconnected")
+    }
+
+    // MARK: Writer
+
+    private func write(_ stream: AsyncStream<AgentOutbound>, to outbound: WebSocketOutboundWriter) async {
+        for await item in stream {
+            do {
+                switch item {
+                case .message(let envelope):
+                    try await outbound.write(.text(EnvelopeCodec.encode(envelope)))
+                case .close(let code, let reason):
+                    try await outbound.close(.unknown(code), reason: reason)
+                    return
+                }
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func reply(_ out: AsyncStream<AgentOutbound>.Continuation, _ message: Message) {
+        out.yield(.message(Envelope(message: message)))
+        services.metrics.countOut(1)
+    }
+
+    // MARK: Reader
+
+    private func read(
+        _ inbound: WebSocketInboundStream, into channel: AsyncChannel<Envelope>,
+        out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection, lastMessage: ActivityClock
+    ) async {
+        var helloDone = false
+        var badMessages: [ContinuousClock.Instant] = []
+        do {
+            for try await frame in inbound.messages(maxSize: FrameLimits.maxFrameBytes) {
+                lastMessage.touch()
+                let envelope: Envelope
+                do {
+                    guard case .text(let text) = frame else {
+                        throw EnvelopeDecodingError.malformedJSON(reason: "binary frames are not part of the protocol")
+                    }
+                    envelope = try EnvelopeCodec.decode(text)
+                    guard envelope.message.type.direction != .serverToAgent else {
+                        throw EnvelopeDecodingError.badPayload(
+                            type: envelope.message.type, id: envelope.id,
+                            reason: "\(envelope.message.type.rawValue) is sent by the server, not by agents")
+                    }
+                } catch let error as EnvelopeDecodingError {
+                    reply(out, .error(error.errorPayload))
+                    let now = ContinuousClock.now
+                    badMessages = badMessages.filter { now - $0 < Self.badMessageWindow } + [now]
+                    if badMessages.count > Self.badMessageLimit {
+                        logger.warning("closing: too many bad messages")
+                        out.yield(.close(code: CloseCode.tooManyBadMessages, reason: "more than 20 bad messages a minute"))
+                        return
+                    }
+                    continue
+                } catch {
+                    continue
+                }
+
+                if !helloDone {
+                    guard case .hello(let hello) = envelope.message else {
+                        reply(out, .error(ErrorPayload(code: ErrorCode.badMessage.rawValue,
+                                                       message: "the first message must be hello", refID: envelope.id)))
+                        out.yield(.close(code: CloseCode.helloExpected, reason: "the first message must be hello"))
+                        return
+                    }
+                    guard try await accept(hello, out: out, connection: connection) else { return }
+                    helloDone = true
+                    continue
+                }
+                switch envelope.message {
+                case .hello:
+                    reply(out, .error(ErrorPayload(code: ErrorCode.badMessage.rawValue,
+                                                   message: "hello was already received on this connection",
+                                                   refID: envelope.id)))
+                case .heartbeat:
+                    try await services.database.touchHost(hostID: hostID)
+                case .error(let payload):
+                    logger.warning("agent reported an error", metadata: [
+                        "code": "\(payload.code.prefix(64))", "message": "\(payload.message.prefix(256))",
+                        "ref_id": "\(payload.refID?.prefix(64) ?? "")",
+                    ])
+                    await channel.send(envelope)
+                default:
+                    await channel.send(envelope)
+                }
+            }
+        } catch {
+            logger.debug("agent socket ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Applies `hello`: checks the version, records the host, sends the
+    /// `config.update` → `schedule.set` burst before anything else, then
+    /// registers the socket and dispatches what waited for it.
+    private func accept(
+        _ hello: HelloPayload, out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection
+    ) async throws -> Bool {
+        guard hello.protocolVersion == ProtocolVersion.current else {
+            reply(out, .error(ErrorPayload(
+                code: ErrorCode.protocolVersionUnsupported.rawValue,
+                message: "protocol_version \(hello.protocolVersion) is not supported; this server speaks \(ProtocolVersion.current)",
+                refID: nil)))
+            out.yield(.close(code: CloseCode.protocolVersionUnsupported, reason: "unsupported protocol version"))
+            return false
+        }
+        try await services.database.recordHello(hostID: hostID, hello: hello, ip: remoteIP)
+        reply(out, .configUpdate(try await services.hub.configUpdate(hostID: hostID)))
+        reply(out, .scheduleSet(try await services.hub.scheduleSet(hostID: hostID)))
+        await services.hub.register(hostID, connection)
+        if let active = hello.activeJobs {
+            let orphaned = try await services.database.failOrphanedJobs(hostID: hostID, activeJobIDs: Set(active))
+            if !orphaned.isEmpty {
+                logger.warning("jobs lost by a restarted agent marked failed", metadata: ["jobs": "\(orphaned)"])
+                await services.jobEvents.notify(orphaned)
+            }
+        }
+        await services.hub.dispatchQueuedJobs(hostID: hostID)
+        return true
+    }
+
+    // MARK: Batcher
+
+    private func ingest(_ channel: AsyncChannel<Envelope>, out: AsyncStream<AgentOutbound>.Continuation) async {
+        let batches = channel.chunks(ofCount: Self.batchSize, or: .repeating(every: Self.flushInterval))
+        for await batch in batches {
+            do {
+                let report = try await services.database.ingest(hostID: hostID, envelopes: batch)
+                var acked: [String] = []
+                for (id, outcome) in report.outcomes {
+                    switch outcome {
+                    case .applied, .duplicate:
+                        acked.append(id)
+                    case .refused(let code, let reason):
+                        logger.notice("refused agent message", metadata: ["ref_id": "\(id.prefix(64))", "reason": "\(reason)"])
+                        reply(out, .error(ErrorPayload(code: code.rawValue, message: reason, refID: id)))
+                    }
+                }
+                if !acked.isEmpty { reply(out, .ack(AckPayload(ids: acked))) }
+                let logLines = batch.count(where: { if case .logStream = $0.message { true } else { false } })
+                services.metrics.countIn(batch.count, logLines: logLines)
+                await services.jobEvents.notify(report.touchedJobs)
+            } catch {
+                // Nothing was acked: closing makes the agent reconnect and
+                // replay its outbox once the store is back.
+                logger.error("could not commit agent messages", metadata: ["error": "\(error)"])
+                out.yield(.close(code: CloseCode.storeUnavailable, reason: "server could not store messages; replay later"))
+                return
+            }
+        }
+    }
+
+    // MARK: Watchdog
+
+    private func watchdog(
+        lastMessage: ActivityClock, out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection
+    ) async {
+        let limit = services.settings.agentOfflineAfter
+        let tick = min(limit / 4, .seconds(5))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            let silence = lastMessage.silence
+            if silence > limit {
+                logger.warning("agent silent; marking offline", metadata: ["silence_s": "\(silence.components.seconds)"])
+                if await services.hub.unregister(hostID, connection.id) {
+                    try? await services.database.markDisconnected(hostID: hostID)
+                }
+                out.yield(.close(code: CloseCode.silent, reason: "no message for \(limit.components.seconds) s"))
+                return
+            }
+        }
+    }
+
+}
+
+/// When the agent last said anything; shared by the reader and the watchdog.
+final class ActivityClock: Sendable {
+    private let lastNanos = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
+
+    func touch() { lastNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
+
+    var silence: Duration {
+        .nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - lastNanos.load(ordering: .relaxed)))
+    }
+}

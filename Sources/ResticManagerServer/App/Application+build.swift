@@ -1,0 +1,255 @@
+import AsyncAlgorithms
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ResticManagerCrypto
+import ResticManagerProtocol
+import ServiceLifecycle
+
+/// Everything `serve` needs to know.
+public struct ServeOptions: Sendable {
+    public var dataDirectory: String
+    public var host: String
+    public var port: Int
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    public var settings: ServerSettings
+
+    public init(dataDirectory: String, host: String, port: Int, tlsCertificatePath: String?, tlsKeyPath: String?,
+                settings: ServerSettings) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsKeyPath = tlsKeyPath
+        self.settings = settings
+    }
+}
+
+/// The version this build reports.
+public let serverVersion = "0.1.0"
+
+/// Builds the whole server: store, hub, routes and background services. Both
+/// `serve` and the tests call this one function.
+public func buildApplication(
+    _ options: ServeOptions, logger: Logger, onFirstAdminPassword: @Sendable (String) -> Void
+) async throws -> some ApplicationProtocol {
+    let dataDir = try DataDirectory(path: options.dataDirectory)
+    let key = try dataDir.loadOrCreateKey()
+    if key.created { logger.notice("created a new secret key", metadata: ["path": "\(dataDir.keyPath)"]) }
+    let database = try AppDatabase.open(path: dataDir.databasePath)
+    try await database.markAllDisconnected()
+
+    let metrics = ServerMetrics()
+    let secretBox = SecretBox(key: key.key)
+    let services = ServerServices(
+        settings: options.settings, database: database, secretBox: secretBox,
+        passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
+                                   threadPool: .singleton),
+        loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
+        hub: AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger),
+        jobEvents: JobEventBroadcaster(), metrics: metrics, logger: logger)
+
+    if try await database.userCount() == 0 {
+        let password = FirstAdmin.randomPassword()
+        _ = try await database.createUser(
+            username: "admin", passwordHash: try await services.passwords.hash(password), role: .admin, by: .system)
+        onFirstAdminPassword(password)
+    }
+
+    let catalog = RouteCatalog()
+    let router = buildRouter(services, catalog: catalog)
+    let agentRouter = buildAgentRouter(services)
+
+    var server = HTTPServerBuilder.http1WebSocketUpgrade(
+        webSocketRouter: agentRouter,
+        configuration: .init(ws: .init(maxFrameSize: FrameLimits.maxFrameBytes)))
+    if let certificate = options.tlsCertificatePath, let keyPath = options.tlsKeyPath {
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+        server = try .tls(server, tlsConfiguration: tls)
+    }
+
+    let scheme = options.tlsCertificatePath == nil ? "http" : "https"
+    return Application(
+        router: router, server: server,
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
+        services: [MaintenanceService(database: database, logger: logger)],
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? options.port
+            logger.notice("listening", metadata: ["url": "\(scheme)://\(options.host):\(port)"])
+        },
+        logger: logger)
+}
+
+func buildRouter(_ services: ServerServices, catalog: RouteCatalog) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ErrorMappingMiddleware(logger: services.logger))
+    router.add(middleware: AuthenticationMiddleware(database: services.database))
+
+    let api = router.group("api/v1")
+    AuthController(services: services).addPublicRoutes(to: api, catalog: catalog)
+    EnrollmentController(services: services).addPublicRoutes(to: api, catalog: catalog)
+    // Plain GETs of the socket path land here when the upgrade did not
+    // happen: answer 401 for bad credentials, 426 otherwise.
+    api.route(.get, "/agent/ws", catalog: catalog, summary: "Agent WebSocket (protocol v1)", access: .agentToken) {
+        request, _ -> Response in
+        guard let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent,
+            try await services.database.host(agentTokenHash: Tokens.hash(token)) != nil
+        else { throw APIError(status: .unauthorized, code: "unauthenticated", message: "missing, wrong or revoked agent token") }
+        throw APIError(status: .upgradeRequired, code: "upgrade_required", message: "connect with a WebSocket upgrade")
+    }
+
+    let user = api.group(context: AuthenticatedContext.self)
+    AuthController(services: services).addRoutes(to: user, catalog: catalog)
+    UserController(services: services).addRoutes(to: user, catalog: catalog)
+    APITokenController(services: services).addRoutes(to: user, catalog: catalog)
+    EnrollmentController(services: services).addRoutes(to: user, catalog: catalog)
+    HostController(services: services).addRoutes(to: user, catalog: catalog)
+    ScheduleController(services: services).addRoutes(to: user, catalog: catalog)
+    JobController(services: services).addRoutes(to: user, catalog: catalog)
+    let system = SystemController(services: services)
+    system.addRoutes(to: user, catalog: catalog)
+    // The document is built after every route is registered, on first use.
+    let document = OpenAPIDocumentCache(catalog: catalog)
+    system.addPublicRoutes(to: router, catalog: catalog) { document.data }
+    document.freeze()
+    return router
+}
+
+/// Holds the OpenAPI document, rendered once from the finished catalog.
+final class OpenAPIDocumentCache: @unchecked Sendable {
+    // Written once in `freeze()` before the server starts, read-only after.
+    private let catalog: RouteCatalog
+    private(set) var data = Data()
+
+    init(catalog: RouteCatalog) { self.catalog = catalog }
+
+    func freeze() { data = catalog.openAPIDocument(version: serverVersion) }
+}
+
+func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> {
+    let router = Router(context: AgentSocketContext.self)
+    router.ws("/api/v1/agent/ws") { request, context in
+        // Anything but a valid agent token skips the upgrade; the HTTP router
+        // then answers 401.
+        guard let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent,
+            try await services.database.host(agentTokenHash: Tokens.hash(token)) != nil
+        else { return .dontUpgrade }
+        return .upgrade([:])
+    } onUpgrade: { inbound, outbound, context in
+        guard let token = context.request.headers.bearerToken,
+            let host = try await services.database.host(agentTokenHash: Tokens.hash(token))
+        else { return }
+        let session = AgentSession(hostID: host.id, remoteIP: context.requestContext.remoteIP, services: services)
+        await session.run(inbound: inbound, outbound: outbound)
+    }
+    return router
+}
+
+/// Turns store and unexpected errors into API answers; unexpected ones are
+/// logged and answered with a generic 500 that leaks nothing.
+struct ErrorMappingMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as StoreError {
+            throw APIError(error)
+        } catch let error as any HTTPResponseError {
+            if error.status == .notFound, !(error is APIError) {
+                throw APIError(status: .notFound, code: "not_found", message: "no route for \(request.method) \(request.uri.path)")
+            }
+            if error.status == .contentTooLarge, !(error is APIError) {
+                throw APIError(status: .contentTooLarge, code: "too_large", message: "request body is too large")
+            }
+            throw error
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            throw APIError(status: .internalServerError, code: "internal", message: "internal error; see the server log")
+        }
+    }
+}
+
+/// Periodic housekeeping: expire queued jobs of hosts that stayed offline,
+/// forget old processed-message ids.
+struct MaintenanceService: Service {
+    let database: AppDatabase
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        try await runOnce()
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            try await runOnce()
+        }
+    }
+
+    private func runOnce() async throws {
+        do {
+            let expired = try await database.expireQueuedJobs()
+            if expired > 0 { logger.notice("expired queued jobs", metadata: ["count": "\(expired)"]) }
+            try await database.pruneProcessedMessages(olderThan: .seconds(30 * 24 * 3600))
+        } catch {
+            logger.error("maintenance failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Where the server keeps what must be backed up: the database and the key.
+struct DataDirectory {
+    let path: String
+    var keyPath: String { path + "/secret.key" }
+    var databasePath: String { path + "/restic-manager.sqlite" }
+
+    init(path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServerStartError.dataDirectory(path: path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    func loadOrCreateKey() throws -> (key: SecretKey, created: Bool) {
+        do {
+            return try SecretKey.loadOrCreate(at: keyPath)
+        } catch {
+            throw ServerStartError.secretKey(error.description)
+        }
+    }
+}
+
+/// Why the server could not start, said so the operator can fix it.
+public enum ServerStartError: Error, CustomStringConvertible {
+    case dataDirectory(path: String, reason: String)
+    case secretKey(String)
+
+    public var description: String {
+        switch self {
+        case .dataDirectory(let path, let reason):
+            "cannot use data dir \(path): \(reason); check that its parent exists and is writable"
+        case .secretKey(let reason): reason
+        }
+    }
+}
+
+/// The password of the `admin` user made on first start.
+enum FirstAdmin {
+    static func randomPassword() -> String {
+        // A token without its prefix: 43 URL-safe characters, 256 bits.
+        String(Tokens.issue(.session).plaintext.dropFirst(TokenKind.session.prefix.count))
+    }
+}

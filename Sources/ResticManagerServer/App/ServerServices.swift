@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import ResticManagerCrypto
+
+/// Settings an operator chooses at `serve`.
+public struct ServerSettings: Sendable {
+    public var baseURL: String
+    /// A queued job not dispatched within this fails (SPEC §5: default 24 h).
+    public var jobExpiry: Duration = .seconds(24 * 3600)
+    /// A connected agent silent for this long is offline (SPEC §4: 90 s).
+    public var agentOfflineAfter: Duration = .seconds(90)
+    /// Enrollment tokens live this long unless the request says otherwise.
+    public var enrollmentTokenLifetime: Duration = .seconds(24 * 3600)
+    public var sessionLifetime: Duration = .seconds(12 * 3600)
+    /// Whether `/metrics` answers without credentials.
+    public var metricsPublic = false
+    /// Cookies get `Secure` when the server terminates TLS.
+    public var secureCookies = false
+    public var loginPolicy = LoginThrottle.Policy()
+    public var passwordParameters = Argon2Parameters.rfc9106
+
+    public init(baseURL: String) { self.baseURL = baseURL }
+}
+
+/// The long-lived parts every controller and the agent hub share.
+struct ServerServices: Sendable {
+    let settings: ServerSettings
+    let database: AppDatabase
+    let secretBox: SecretBox
+    let passwords: PasswordService
+    let loginThrottle: LoginThrottle
+    let hub: AgentHub
+    let jobEvents: JobEventBroadcaster
+    let metrics: ServerMetrics
+    let logger: Logger
+}

@@ -1,0 +1,267 @@
+import Foundation
+import GRDB
+import ResticManagerProtocol
+
+/// A host as the API lists it: the row plus what is derived from other tables.
+public struct HostSummary: Sendable, Equatable {
+    public var host: HostRecord
+    public var lastBackup: JobRecord?
+    public var scheduleVersion: ScheduleVersionRecord
+    public var openAlerts: Int
+    public var latestStats: RepoStatsRecord?
+}
+
+/// The secrets of a host's repository, still sealed.
+public struct HostConfig: Sendable, Equatable {
+    public var repoURL: String
+    public var repoUsername: String
+    public var repoPasswordSealed: [UInt8]?
+    public var repoCredentialSealed: [UInt8]?
+    public var hookShell: String
+}
+
+/// A change to a host's config. nil leaves a field as is; for the write-only
+/// secrets, `.some(nil)` clears the stored value.
+public struct HostConfigChange: Sendable {
+    public var repoURL: String?
+    public var repoUsername: String?
+    public var repoPasswordSealed: [UInt8]??
+    public var repoCredentialSealed: [UInt8]??
+    public var hookShell: String?
+
+    public init(
+        repoURL: String? = nil, repoUsername: String? = nil, repoPasswordSealed: [UInt8]?? = nil,
+        repoCredentialSealed: [UInt8]?? = nil, hookShell: String? = nil
+    ) {
+        self.repoURL = repoURL
+        self.repoUsername = repoUsername
+        self.repoPasswordSealed = repoPasswordSealed
+        self.repoCredentialSealed = repoCredentialSealed
+        self.hookShell = hookShell
+    }
+}
+
+extension AppDatabase {
+    // MARK: Enrollment tokens
+
+    public func createEnrollmentToken(
+        tokenHash: String, note: String, expiresAt: Date, replaceHostID: HostID?, by who: AuditActor
+    ) async throws -> EnrollmentTokenRecord {
+        try await writer.write { db in
+            if let replaceHostID, try HostRecord.filter(key: replaceHostID.rawValue).filter(Column("revoked_at") == nil)
+                .fetchCount(db) == 0
+            {
+                throw StoreError.invalid("replace_host_id: no such host")
+            }
+            let token = EnrollmentTokenRecord(
+                id: .random(), tokenHash: tokenHash, note: note, createdBy: who.actor, createdAt: Date(),
+                expiresAt: expiresAt, usedAt: nil, usedByHostId: nil, replaceHostId: replaceHostID)
+            try token.insert(db)
+            var details = ["note": note]
+            if let replaceHostID { details["replace_host_id"] = replaceHostID.rawValue }
+            try audit(db, who, action: "enrollment_token.create", targetType: "enrollment_token",
+                      targetID: token.id.rawValue, details: details)
+            return token
+        }
+    }
+
+    public func listEnrollmentTokens(page: Page) async throws -> PageResult<EnrollmentTokenRecord> {
+        try await writer.read { db in try fetchPage(db, EnrollmentTokenRecord.all(), page: page) }
+    }
+
+    public func deleteEnrollmentToken(id: EnrollmentTokenID, by who: AuditActor) async throws {
+        try await writer.write { db in
+            guard try EnrollmentTokenRecord.deleteOne(db, key: id.rawValue) else {
+                throw StoreError.notFound("enrollment token")
+            }
+            try audit(db, who, action: "enrollment_token.delete", targetType: "enrollment_token", targetID: id.rawValue)
+        }
+    }
+
+    /// Exchanges an unused, unexpired enrollment token for a host bound to
+    /// `agentTokenHash`. Returns nil for an unknown, used or expired token:
+    /// callers answer all three the same way.
+    public func enroll(
+        enrollmentTokenHash: String, hostname: String, os: String, arch: String, name: String?,
+        agentTokenHash: String, ip: String
+    ) async throws -> HostRecord? {
+        try await writer.write { db in
+            let now = Date()
+            guard var token = try EnrollmentTokenRecord.filter(Column("token_hash") == enrollmentTokenHash).fetchOne(db),
+                token.usedAt == nil, token.expiresAt > now
+            else { return nil }
+            let host: HostRecord
+            if let replaceID = token.replaceHostId,
+                var existing = try HostRecord.fetchOne(db, key: replaceID.rawValue), existing.revokedAt == nil
+            {
+                existing.hostname = hostname
+                existing.os = os
+                existing.arch = arch
+                existing.agentTokenHash = agentTokenHash
+                existing.enrolledAt = now
+                existing.connected = false
+                try existing.update(db)
+                host = existing
+            } else {
+                host = HostRecord(
+                    id: .random(), name: name ?? hostname, hostname: hostname, os: os, arch: arch, agentVersion: "",
+                    resticVersion: "", agentTokenHash: agentTokenHash, enrolledAt: now, lastSeenAt: nil,
+                    connected: false, bootTime: nil, timezone: nil, notes: "", revokedAt: nil)
+                try host.insert(db)
+                try ScheduleVersionRecord(hostId: host.id, desiredVersion: 1, ackedVersion: 0, ackedAt: nil).insert(db)
+            }
+            token.usedAt = now
+            token.usedByHostId = host.id
+            try token.update(db)
+            try audit(db, AuditActor(actor: "enrollment:\(token.id)", ip: ip), action: "host.enroll",
+                      targetType: "host", targetID: host.id.rawValue,
+                      details: ["hostname": hostname, "replaced": String(token.replaceHostId != nil)])
+            return host
+        }
+    }
+
+    // MARK: Hosts
+
+    public func host(id: HostID) async throws -> HostRecord? {
+        try await writer.read { db in
+            try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+        }
+    }
+
+    /// The active host an agent token belongs to.
+    public func host(agentTokenHash: String) async throws -> HostRecord? {
+        try await writer.read { db in
+            try HostRecord.filter(Column("agent_token_hash") == agentTokenHash && Column("revoked_at") == nil).fetchOne(db)
+        }
+    }
+
+    public func listHosts(page: Page) async throws -> PageResult<HostSummary> {
+        try await writer.read { db in
+            let hosts = try fetchPage(db, HostRecord.filter(Column("revoked_at") == nil), page: page)
+            return PageResult(items: try hosts.items.map { try summary(db, $0) }, nextCursor: hosts.nextCursor)
+        }
+    }
+
+    public func hostSummary(id: HostID) async throws -> HostSummary? {
+        try await writer.read { db in
+            guard let host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+            else { return nil }
+            return try summary(db, host)
+        }
+    }
+
+    private func summary(_ db: Database, _ host: HostRecord) throws -> HostSummary {
+        let lastBackup = try JobRecord
+            .filter(Column("host_id") == host.id.rawValue && Column("kind") == JobKind.backup.rawValue)
+            .filter([JobStatus.succeeded.rawValue, JobStatus.failed.rawValue, JobStatus.cancelled.rawValue]
+                .contains(Column("status")))
+            .order(Column("finished_at").desc).fetchOne(db)
+        let version = try ScheduleVersionRecord.fetchOne(db, key: host.id.rawValue)
+            ?? ScheduleVersionRecord(hostId: host.id, desiredVersion: 0, ackedVersion: 0, ackedAt: nil)
+        let openAlerts = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", arguments: [host.id]) ?? 0
+        let stats = try RepoStatsRecord.filter(Column("host_id") == host.id.rawValue).order(Column("id").desc).fetchOne(db)
+        return HostSummary(host: host, lastBackup: lastBackup, scheduleVersion: version, openAlerts: openAlerts,
+                           latestStats: stats)
+    }
+
+    public func updateHost(id: HostID, name: String?, notes: String?, by who: AuditActor) async throws -> HostRecord {
+        try await writer.write { db in
+            guard var host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+            else { throw StoreError.notFound("host") }
+            var details: [String: String] = [:]
+            if let name { host.name = name; details["name"] = name }
+            if let notes { host.notes = notes; details["notes"] = "changed" }
+            try host.update(db)
+            try audit(db, who, action: "host.update", targetType: "host", targetID: id.rawValue, details: details)
+            return host
+        }
+    }
+
+    /// Revokes the host: its agent token stops working at once and the host
+    /// leaves every list. Its job history stays for the audit trail.
+    public func revokeHost(id: HostID, by who: AuditActor) async throws {
+        try await writer.write { db in
+            guard var host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+            else { throw StoreError.notFound("host") }
+            host.revokedAt = Date()
+            host.connected = false
+            try host.update(db)
+            try audit(db, who, action: "host.revoke", targetType: "host", targetID: id.rawValue,
+                      details: ["hostname": host.hostname])
+        }
+    }
+
+    /// Applies an agent's `hello` and marks the host online.
+    public func recordHello(hostID: HostID, hello: HelloPayload, ip: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE hosts SET hostname = ?, os = ?, arch = ?, agent_version = ?, restic_version = ?,
+                    boot_time = ?, timezone = COALESCE(?, timezone), last_seen_at = ?, connected = 1 WHERE id = ?
+                    """,
+                arguments: [hello.hostname, hello.os, hello.arch, hello.agentVersion, hello.resticVersion,
+                            hello.bootTime, hello.timezone, Date(), hostID])
+            try audit(db, AuditActor(actor: "agent:\(hostID)", ip: ip), action: "agent.connect", targetType: "host",
+                      targetID: hostID.rawValue, details: ["agent_version": hello.agentVersion])
+        }
+    }
+
+    public func touchHost(hostID: HostID) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE hosts SET last_seen_at = ? WHERE id = ?", arguments: [Date(), hostID])
+        }
+    }
+
+    public func markDisconnected(hostID: HostID) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE hosts SET connected = 0 WHERE id = ?", arguments: [hostID])
+        }
+    }
+
+    /// At start-up no agent is connected yet, whatever the last run left.
+    public func markAllDisconnected() async throws {
+        try await writer.write { db in try db.execute(sql: "UPDATE hosts SET connected = 0") }
+    }
+
+    // MARK: Config
+
+    public func hostConfig(hostID: HostID) async throws -> HostConfig? {
+        try await writer.read { db in
+            try HostConfigRecord.fetchOne(db, key: hostID.rawValue).map {
+                HostConfig(
+                    repoURL: $0.repoUrl, repoUsername: $0.repoUsername, repoPasswordSealed: $0.repoPasswordEnc.map(Array.init),
+                    repoCredentialSealed: $0.repoCredentialEnc.map(Array.init), hookShell: $0.hookShell)
+            }
+        }
+    }
+
+    public func updateHostConfig(hostID: HostID, change: HostConfigChange, by who: AuditActor) async throws -> HostConfig {
+        try await writer.write { db in
+            var record = try HostConfigRecord.fetchOne(db, key: hostID.rawValue)
+                ?? HostConfigRecord(hostId: hostID, repoUrl: "", repoUsername: "", repoPasswordEnc: nil,
+                                    repoCredentialEnc: nil, hookShell: "", updatedAt: Date())
+            var changed: [String] = []
+            if let url = change.repoURL { record.repoUrl = url; changed.append("repo_url") }
+            if let username = change.repoUsername { record.repoUsername = username; changed.append("repo_username") }
+            if let password = change.repoPasswordSealed {
+                record.repoPasswordEnc = password.map { Data($0) }
+                changed.append("repo_password")
+            }
+            if let credential = change.repoCredentialSealed {
+                record.repoCredentialEnc = credential.map { Data($0) }
+                changed.append("repo_credential")
+            }
+            if let shell = change.hookShell { record.hookShell = shell; changed.append("hook_shell") }
+            record.updatedAt = Date()
+            try record.save(db)
+            // Only field names go into the audit log, never the values.
+            try audit(db, who, action: "host.config.update", targetType: "host", targetID: hostID.rawValue,
+                      details: ["fields": changed.joined(separator: ",")])
+            return HostConfig(
+                repoURL: record.repoUrl, repoUsername: record.repoUsername,
+                repoPasswordSealed: record.repoPasswordEnc.map(Array.init),
+                repoCredentialSealed: record.repoCredentialEnc.map(Array.init), hookShell: record.hookShell)
+        }
+    }
+}

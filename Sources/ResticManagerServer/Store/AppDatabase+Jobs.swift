@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+import ResticManagerProtocol
+
+/// Filters of `GET /api/v1/jobs`.
+public struct JobFilter: Sendable, Equatable {
+    public var hostID: HostID?
+    public var status: JobStatus?
+    public var kind: JobKind?
+
+    public init(hostID: HostID? = nil, status: JobStatus? = nil, kind: JobKind? = nil) {
+        self.hostID = hostID
+        self.status = status
+        self.kind = kind
+    }
+}
+
+/// The error text of a job the server finished because its agent came back without it.
+public let agentRestartedDuringJob = "agent restarted during job"
+
+extension AppDatabase {
+    public func createJob(
+        hostID: HostID, scheduleID: ScheduleID?, kind: JobKind, trigger: JobTrigger, args: [String],
+        expiresAfter: Duration, by who: AuditActor
+    ) async throws -> JobRecord {
+        try await writer.write { db in
+            let now = Date()
+            let job = JobRecord(
+                id: .random(), hostId: hostID, scheduleId: scheduleID, kind: kind, trigger: trigger, args: args,
+                status: .queued, queuedAt: now, dispatchedAt: nil, acceptedAt: nil, startedAt: nil, finishedAt: nil,
+                expiresAt: now.addingTimeInterval(expiresAfter.timeInterval), exitCode: nil, stats: nil, error: nil,
+                progress: nil, requestedBy: who.actor)
+            try job.insert(db)
+            var details = ["host_id": hostID.rawValue, "kind": kind.rawValue]
+            if let scheduleID { details["schedule_id"] = scheduleID.rawValue }
+            try audit(db, who, action: "job.create", targetType: "job", targetID: job.id.rawValue, details: details)
+            return job
+        }
+    }
+
+    public func job(id: JobID) async throws -> JobRecord? {
+        try await writer.read { db in try JobRecord.fetchOne(db, key: id.rawValue) }
+    }
+
+    public func listJobs(filter: JobFilter, page: Page) async throws -> PageResult<JobRecord> {
+        try await writer.read { db in
+            var request = JobRecord.all()
+            if let host = filter.hostID { request = request.filter(Column("host_id") == host.rawValue) }
+            if let status = filter.status { request = request.filter(Column("status") == status.rawValue) }
+            if let kind = filter.kind { request = request.filter(Column("kind") == kind.rawValue) }
+            return try fetchPage(db, request, page: page)
+        }
+    }
+
+    /// Queued jobs of a host that the agent has not accepted yet, oldest
+    /// first. Expired ones are failed on the way, never dispatched.
+    public func jobsToDispatch(hostID: HostID) async throws -> [JobRecord] {
+        try await writer.write { db in
+            let now = Date()
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'failed', finished_at = ?,
+                    error = 'not dispatched: the host stayed offline until the job expired'
+                    WHERE host_id = ? AND status = 'queued' AND accepted_at IS NULL AND expires_at < ?
+                    """, arguments: [now, hostID, now])
+            return try JobRecord
+                .filter(Column("host_id") == hostID.rawValue && Column("status") == JobStatus.queued.rawValue
+                        && Column("accepted_at") == nil)
+                .order(Column("queued_at")).fetchAll(db)
+        }
+    }
+
+    /// Fails queued jobs of offline hosts that outlived their expiry.
+    public func expireQueuedJobs() async throws -> Int {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'failed', finished_at = ?,
+                    error = 'not dispatched: the host stayed offline until the job expired'
+                    WHERE status = 'queued' AND accepted_at IS NULL AND expires_at < ?
+                    """, arguments: [Date(), Date()])
+            return db.changesCount
+        }
+    }
+
+    public func markDispatched(jobID: JobID) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET dispatched_at = ? WHERE id = ?", arguments: [Date(), jobID])
+            if let job = try JobRecord.fetchOne(db, key: jobID.rawValue) {
+                try audit(db, AuditActor.system, action: "job.dispatch", targetType: "job", targetID: jobID.rawValue,
+                          details: ["host_id": job.hostId.rawValue])
+            }
+        }
+    }
+
+    /// Cancels a job. A queued job the agent has not accepted ends at once;
+    /// otherwise the caller forwards `command.cancel` and the agent reports
+    /// the end. Returns the job after the change.
+    public func cancelJob(id: JobID, by who: AuditActor) async throws -> JobRecord {
+        try await writer.write { db in
+            guard var job = try JobRecord.fetchOne(db, key: id.rawValue) else { throw StoreError.notFound("job") }
+            guard !job.status.isTerminal else {
+                throw StoreError.conflict("job \(id) already ended (\(job.status.rawValue))")
+            }
+            if job.status == .queued {
+                job.status = .cancelled
+                job.finishedAt = Date()
+                job.error = "cancelled by \(who.actor) before it started"
+                try job.update(db)
+            }
+            try audit(db, who, action: "job.cancel", targetType: "job", targetID: id.rawValue,
+                      details: ["host_id": job.hostId.rawValue])
+            return job
+        }
+    }
+
+    /// Jobs the server believes are running or accepted on a host that says
+    /// it no longer holds them are failed with `agent restarted during job`.
+    public func failOrphanedJobs(hostID: HostID, activeJobIDs: Set<String>) async throws -> [JobID] {
+        try await writer.write { db in
+            let candidates = try JobRecord
+                .filter(Column("host_id") == hostID.rawValue)
+                .filter(Column("status") == JobStatus.running.rawValue
+                        || (Column("status") == JobStatus.queued.rawValue && Column("accepted_at") != nil))
+                .fetchAll(db)
+            var orphaned: [JobID] = []
+            for var job in candidates where !activeJobIDs.contains(job.id.rawValue) {
+                job.status = .failed
+                job.finishedAt = Date()
+                job.error = agentRestartedDuringJob
+                try job.update(db)
+                orphaned.append(job.id)
+            }
+            return orphaned
+        }
+    }
+
+    public func jobLogs(jobID: JobID, afterSeq: Int64, limit: Int) async throws -> [JobLogRecord] {
+        try await writer.read { db in
+            try JobLogRecord.filter(Column("job_id") == jobID.rawValue && Column("seq") > afterSeq)
+                .order(Column("seq")).limit(limit).fetchAll(db)
+        }
+    }
+
+    public func snapshots(hostID: HostID, page: Page) async throws -> PageResult<SnapshotRecord> {
+        try await writer.read { db in
+            // Snapshots are replaced as a set on every report, so rowid order
+            // is report order; sort by snapshot time instead and page by offset.
+            let offset = Int(page.beforeRowID ?? 0)
+            let rows = try SnapshotRecord.filter(Column("host_id") == hostID.rawValue)
+                .order(Column("time").desc, Column("snapshot_id")).limit(page.limit + 1, offset: offset).fetchAll(db)
+            let next = rows.count > page.limit ? Int64(offset + page.limit) : nil
+            return PageResult(items: Array(rows.prefix(page.limit)), nextCursor: next)
+        }
+    }
+
+    public func repoStats(hostID: HostID, page: Page) async throws -> PageResult<RepoStatsRecord> {
+        try await writer.read { db in
+            try fetchPage(db, RepoStatsRecord.filter(Column("host_id") == hostID.rawValue), page: page)
+        }
+    }
+
+    public func auditLog(page: Page) async throws -> PageResult<AuditRecord> {
+        try await writer.read { db in try fetchPage(db, AuditRecord.all(), page: page) }
+    }
+}

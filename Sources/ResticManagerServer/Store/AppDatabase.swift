@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+
+/// The server's store: one value wrapping a GRDB writer, migrated in its
+/// initializer so no caller ever sees an unmigrated database.
+///
+/// Handlers never write SQL; they call the intent-named methods declared in
+/// the `AppDatabase+*.swift` extensions.
+public struct AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Migrations.migrator.migrate(writer)
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path` in WAL mode.
+    public static func open(path: String) throws -> AppDatabase {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // NORMAL is durable in WAL mode across application crashes; only an
+            // OS crash can lose the last transactions, which agents replay from
+            // their outbox anyway (acks are sent after commit).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        return try AppDatabase(pool)
+    }
+
+    /// A fresh in-memory database, for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+}
+
+/// What went wrong in the store, in terms a handler can turn into an answer.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notFound(String)
+    case conflict(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let what): "\(what) not found"
+        case .conflict(let why): why
+        case .invalid(let why): why
+        }
+    }
+}
+
+/// Who made a change and from where: every mutating accessor writes an audit
+/// row inside the same transaction as the change itself.
+public struct AuditActor: Sendable, Equatable {
+    public var actor: String
+    public var ip: String
+
+    public init(actor: String, ip: String) {
+        self.actor = actor
+        self.ip = ip
+    }
+
+    public static let system = AuditActor(actor: "system", ip: "")
+}
+
+/// Keyset pagination over rowid, newest first. The cursor is the rowid of
+/// the last row returned, opaque to clients.
+public struct Page: Sendable, Equatable {
+    public static let defaultLimit = 50
+    public static let maxLimit = 500
+
+    public var limit: Int
+    public var beforeRowID: Int64?
+
+    public init(limit: Int = Page.defaultLimit, beforeRowID: Int64? = nil) {
+        self.limit = limit
+        self.beforeRowID = beforeRowID
+    }
+}
+
+/// One page of results and the cursor of the next page, if any.
+public struct PageResult<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var nextCursor: Int64?
+}
+
+extension AppDatabase {
+    func audit(
+        _ db: Database, _ who: AuditActor, action: String, targetType: String = "", targetID: String = "",
+        details: [String: String] = [:]
+    ) throws {
+        let detailsJSON = (try? JSONEncoder.sortedKeys.encode(details)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+        let record = AuditRecord(
+            id: nil, ts: Date(), actor: who.actor, action: action, targetType: targetType, targetId: targetID,
+            details: detailsJSON, ip: who.ip)
+        try record.insert(db)
+    }
+
+    /// Fetches `limit + 1` rows of `request` ordered by rowid descending to
+    /// learn whether another page exists.
+    func fetchPage<Record: FetchableRecord & TableRecord & Sendable>(
+        _ db: Database, _ request: QueryInterfaceRequest<Record>, page: Page
+    ) throws -> PageResult<Record> {
+        var request = request
+        if let before = page.beforeRowID {
+            request = request.filter(Column.rowID < before)
+        }
+        let rows = try Row.fetchAll(
+            db, request.select(Column.rowID.forKey("_rowid"), AllColumns()).order(Column.rowID.desc).limit(page.limit + 1))
+        let records = try rows.prefix(page.limit).map { try Record(row: $0) }
+        let next: Int64? = rows.count > page.limit ? rows[page.limit - 1]["_rowid"] : nil
+        return PageResult(items: records, nextCursor: next)
+    }
+}
+
+extension JSONEncoder {
+    static var sortedKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

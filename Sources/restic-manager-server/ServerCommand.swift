@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ResticManagerServer
+
+@main
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restic-manager-server",
+        abstract: "Runs restic backups on a fleet of hosts from one place.",
+        version: serverVersion,
+        subcommands: [Serve.self, UserCommand.self])
+}
+
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log format: text or json.")
+    var logFormat: String = "text"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func bootstrap() -> Logger {
+        LogSetup.bootstrap(format: LogFormat(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
+        return Logger(label: "restic-manager")
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP and agent WebSocket server.")
+
+    @Option(help: "Directory for the database and the secret key (created if missing).")
+    var dataDir: String = "./data"
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "PEM certificate chain; serve HTTPS and WSS.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "URL agents and browsers use to reach this server (default from --listen).")
+    var baseURL: String?
+
+    @Option(help: "Seconds without a message before an agent counts as offline.")
+    var agentOfflineAfter: Int = 90
+
+    @Option(help: "Hours a queued job waits for its offline host before it fails.")
+    var jobExpiryHours: Int = 24
+
+    @Flag(help: "Serve /metrics without credentials.")
+    var publicMetrics = false
+
+    @OptionGroup var logOptions: LogOptions
+
+    func validate() throws {
+        guard ListenAddress(listen) != nil else {
+            throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8080")
+        }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if let baseURL {
+            guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--base-url must be an http:// or https:// URL")
+            }
+        }
+        guard (1...86400).contains(agentOfflineAfter) else {
+            throw ValidationError("--agent-offline-after must be from 1 to 86400 seconds")
+        }
+        guard (1...8760).contains(jobExpiryHours) else { throw ValidationError("--job-expiry-hours must be from 1 to 8760") }
+    }
+
+    func run() async throws {
+        let logger = logOptions.bootstrap()
+        let address = ListenAddress(listen)!
+        let scheme = tlsCert == nil ? "http" : "https"
+        var settings = ServerSettings(baseURL: baseURL ?? "\(scheme)://\(address.host):\(address.port)")
+        settings.agentOfflineAfter = .seconds(agentOfflineAfter)
+        settings.jobExpiry = .seconds(jobExpiryHours * 3600)
+        settings.metricsPublic = publicMetrics
+        settings.secureCookies = tlsCert != nil
+        let options = ServeOptions(
+            dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,
+            tlsKeyPath: tlsKey, settings: settings)
+        do {
+            let app = try await buildApplication(options, logger: logger) { password in
+                FileHandle.standardError.write(Data(
+                    "restic-manager: created user admin with password \(password)\nrestic-manager: it is shown only once; change it with `restic-manager-server user passwd --username admin`\n".utf8))
+            }
+            try await app.runService()
+        } catch let error as ServerStartError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// `HOST:PORT`, with IPv6 hosts in brackets.
+struct ListenAddress {
+    let host: String
+    let port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        self.host = host
+        self.port = port
+    }
+}
+
+struct DataDirOption: ParsableArguments {
+    @Option(help: "Directory holding the database.")
+    var dataDir: String = "./data"
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage users offline, on the data dir.",
+        subcommands: [Add.self, List.self, Passwd.self, Disable.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+        @Option var username: String
+        @Option(help: "admin, operator or viewer.") var role: String
+        @Flag(help: "Read the password from stdin instead of generating one.") var passwordStdin = false
+        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var logOptions: LogOptions
+
+        func run() async throws {
+            _ = logOptions.bootstrap()
+            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let generated = try await reportingErrors {
+                try await admin.add(username: username, role: role, password: passwordStdin ? try readPassword() : nil)
+            }
+            print("created user \(username) (\(role))")
+            if let generated { printGenerated(generated) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var logOptions: LogOptions
+
+        func run() async throws {
+            _ = logOptions.bootstrap()
+            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            print("USERNAME\tROLE\tDISABLED")
+            for user in try await admin.list() {
+                print("\(user.username)\t\(user.role.rawValue)\t\(user.disabled)")
+            }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a user's password; ends their sessions.")
+        @Option var username: String
+        @Flag(help: "Read the password from stdin instead of generating one.") var passwordStdin = false
+        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var logOptions: LogOptions
+
+        func run() async throws {
+            _ = logOptions.bootstrap()
+            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let generated = try await reportingErrors {
+                try await admin.setPassword(username: username, password: passwordStdin ? try readPassword() : nil)
+            }
+            print("password of \(username) changed")
+            if let generated { printGenerated(generated) }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user; ends their sessions.")
+        @Option var username: String
+        @Flag(help: "Enable the user again instead.") var enable = false
+        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var logOptions: LogOptions
+
+        func run() async throws {
+            _ = logOptions.bootstrap()
+            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            try await reportingErrors { try await admin.setDisabled(username: username, disabled: !enable) }
+            print("\(username) \(enable ? "enabled" : "disabled")")
+        }
+    }
+}
+
+/// Turns store and validation errors into the one-line message of a CLI failure.
+private func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as UserAdministrationError {
+        throw ValidationError(error.description)
+    } catch let error as StoreError {
+        throw ValidationError(error.description)
+    }
+}
+
+private func readPassword() throws -> String {
+    guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+        throw ValidationError("--password-stdin: no password on stdin")
+    }
+    return line
+}
+
+private func printGenerated(_ password: String) {
+    FileHandle.standardError.write(Data("generated password (shown once): \(password)\n".utf8))
+}
