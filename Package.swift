@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "restic-manager-server", targets: ["restic-manager-server"]),
+        .executable(name: "restic-manager-agent", targets: ["restic-manager-agent"]),
         .library(name: "ResticManagerProtocol", targets: ["ResticManagerProtocol"]),
         .library(name: "ResticManagerCore", targets: ["ResticManagerCore"]),
     ],
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // Wire types shared by server and agent. No dependencies on purpose:
@@ -57,6 +59,29 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The agent links the protocol and the shared cron code, never the server.
+        .target(
+            name: "ResticManagerAgent",
+            dependencies: [
+                "ResticManagerProtocol",
+                "ResticManagerCore",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .executableTarget(
+            name: "restic-manager-agent",
+            dependencies: [
+                "ResticManagerAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ResticManagerAgentTests", dependencies: ["ResticManagerAgent"]),
         .testTarget(name: "ResticManagerProtocolTests", dependencies: ["ResticManagerProtocol"]),
         .testTarget(name: "ResticManagerCoreTests", dependencies: ["ResticManagerCore"]),
         .testTarget(name: "ResticManagerCryptoTests", dependencies: ["ResticManagerCrypto"]),

@@ -54,8 +54,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds without a message before an agent counts as offline.")
     var agentOfflineAfter: Int = 90
 
-    @Option(help: "Hours a queued job waits for its offline host before it fails.")
-    var jobExpiryHours: Int = 24
+    @Option(help: "Seconds a queued job waits for its offline host before it fails.")
+    var jobExpirySeconds: Int = 86400
 
     @Flag(help: "Serve /metrics without credentials.")
     var publicMetrics = false
@@ -75,7 +75,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...86400).contains(agentOfflineAfter) else {
             throw ValidationError("--agent-offline-after must be from 1 to 86400 seconds")
         }
-        guard (1...8760).contains(jobExpiryHours) else { throw ValidationError("--job-expiry-hours must be from 1 to 8760") }
+        guard (1...31_536_000).contains(jobExpirySeconds) else {
+            throw ValidationError("--job-expiry-seconds must be from 1 to 31536000 (a year)")
+        }
     }
 
     func run() async throws {
@@ -84,7 +86,7 @@ struct Serve: AsyncParsableCommand {
         let scheme = tlsCert == nil ? "http" : "https"
         var settings = ServerSettings(baseURL: baseURL ?? "\(scheme)://\(address.host):\(address.port)")
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
-        settings.jobExpiry = .seconds(jobExpiryHours * 3600)
+        settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics
         settings.secureCookies = tlsCert != nil
         let options = ServeOptions(

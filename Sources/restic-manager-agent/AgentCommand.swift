@@ -1,0 +1,8 @@
+import ResticManagerAgent
+
+@main
+struct AgentCommand {
+    static func main() {
+        print("restic-manager-agent \(agentVersion)")
+    }
+}

@@ -1,0 +1,254 @@
+"""Shared harness for the end-to-end tests.
+
+Every test talks to the real `restic-manager-server` binary over real
+sockets, with a fresh data dir (real SQLite file) per server. Nothing is
+mocked. Helpers wait on conditions with deadlines; nothing sleeps and hopes.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+from websockets.sync.client import connect
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = pathlib.Path(os.environ.get("RM_SERVER_BIN", ROOT / ".build" / "debug" / "restic-manager-server"))
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Polls `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def envelope(msg_type: str, payload, msg_id: str | None = None) -> str:
+    return json.dumps({"type": msg_type, "id": msg_id or str(uuid.uuid4()), "ts": now_rfc3339(), "payload": payload})
+
+
+@dataclass
+class Server:
+    """A running server process with its data dir and captured output."""
+
+    data_dir: pathlib.Path
+    stdout_path: pathlib.Path
+    stderr_path: pathlib.Path
+    process: subprocess.Popen
+    base_url: str
+    admin_password: str | None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/api/v1/agent/ws"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log_text(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    def remember_secret(self, value: str) -> str:
+        """Records a secret or token so the leak test can look for it."""
+        self.secrets.append(value)
+        return value
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Path | None = None) -> Server:
+    """Starts the binary on a free port and waits until it serves /healthz."""
+    assert BINARY.exists(), f"{BINARY} is missing: run `swift build` first"
+    data_dir = data_dir or tmp_path / "data"
+    run_id = uuid.uuid4().hex[:8]
+    stdout_path = tmp_path / f"server-{run_id}.out"
+    stderr_path = tmp_path / f"server-{run_id}.err"
+    process = subprocess.Popen(
+        [str(BINARY), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra_args],
+        stdout=open(stdout_path, "wb"),
+        stderr=open(stderr_path, "wb"),
+    )
+
+    def listening_url():
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}: {stderr_path.read_text()}")
+        match = re.search(r"url=(https?://[^\s]+) .*listening", stdout_path.read_text(errors="replace"))
+        return match.group(1) if match else None
+
+    base_url = wait_for(listening_url, timeout=30, message="server to listen")
+    stderr = wait_for(lambda: stderr_path.read_text() if data_dir.exists() else None, timeout=5, message="stderr")
+    match = re.search(r"created user admin with password (\S+)", stderr)
+    server = Server(data_dir, stdout_path, stderr_path, process, base_url, match.group(1) if match else None)
+    if server.admin_password:
+        server.remember_secret(server.admin_password)
+    return server
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A fresh server for one test."""
+    srv = start_server(tmp_path, "--agent-offline-after", "3")
+    yield srv
+    srv.stop()
+
+
+class Client:
+    """An HTTP client signed in as one user, with the CSRF header set."""
+
+    def __init__(self, server: Server, username: str, password: str):
+        self.server = server
+        self.session = requests.Session()
+        response = self.session.post(server.url("/api/v1/auth/login"), json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        self.csrf_token = response.json()["csrf_token"]
+        self.session.headers["X-CSRF-Token"] = self.csrf_token
+        self.user = response.json()["user"]
+        server.remember_secret(self.session.cookies["rm_session"])
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, self.server.url(path), timeout=30, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def admin(server) -> Client:
+    return Client(server, "admin", server.admin_password)
+
+
+def create_user(admin: Client, role: str, username: str | None = None) -> Client:
+    """Creates a user with `role` and returns a client signed in as them."""
+    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    password = admin.server.remember_secret(f"pw-{uuid.uuid4().hex}")
+    response = admin.post("/api/v1/users", json={"username": username, "password": password, "role": role})
+    assert response.status_code == 201, response.text
+    return Client(admin.server, username, password)
+
+
+@pytest.fixture
+def operator(admin) -> Client:
+    return create_user(admin, "operator")
+
+
+@pytest.fixture
+def viewer(admin) -> Client:
+    return create_user(admin, "viewer")
+
+
+@dataclass
+class EnrolledHost:
+    host_id: str
+    agent_token: str
+
+
+def enroll_host(admin: Client, hostname: str = "host-1", repo_password: str | None = None) -> EnrolledHost:
+    """Creates an enrollment token, enrolls a host and configures a repository."""
+    server = admin.server
+    created = admin.post("/api/v1/enrollment-tokens", json={"note": "test"})
+    assert created.status_code == 201, created.text
+    token = server.remember_secret(created.json()["token"])
+    enrolled = requests.post(
+        server.url("/api/v1/agents/enroll"), json={"token": token, "hostname": hostname, "os": "linux", "arch": "amd64"}
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    host = EnrolledHost(enrolled.json()["host_id"], server.remember_secret(enrolled.json()["agent_token"]))
+    password = server.remember_secret(repo_password or f"repo-pw-{uuid.uuid4().hex}")
+    configured = admin.put(f"/api/v1/hosts/{host.host_id}/config", json={"repo_url": "/srv/repo", "repo_password": password})
+    assert configured.status_code == 200, configured.text
+    return host
+
+
+class Agent:
+    """A protocol-v1 agent speaking raw JSON over a real WebSocket."""
+
+    def __init__(self, server: Server, token: str, *, hello: bool = True, active_jobs=None, max_size=2**22):
+        self.ws = connect(server.ws_url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=max_size,
+                          open_timeout=10)
+        self.inbox: list[dict] = []
+        self.config = None
+        self.schedules = None
+        if hello:
+            payload = {"protocol_version": 1, "agent_version": "test", "restic_version": "0.14.0", "hostname": "host-1",
+                       "os": "linux", "arch": "amd64", "boot_time": "0001-01-01T00:00:00Z", "timezone": "UTC"}
+            if active_jobs is not None:
+                payload["active_jobs"] = active_jobs
+            self.send("hello", payload)
+            self.config = self.expect("config.update")
+            self.schedules = self.expect("schedule.set")
+
+    def send(self, msg_type: str, payload, msg_id: str | None = None) -> str:
+        msg_id = msg_id or str(uuid.uuid4())
+        self.ws.send(envelope(msg_type, payload, msg_id))
+        return msg_id
+
+    def send_raw(self, text) -> None:
+        self.ws.send(text)
+
+    def recv(self, timeout: float = 10.0) -> dict:
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def expect(self, msg_type: str, timeout: float = 10.0) -> dict:
+        """Returns the next message of `msg_type`, keeping others in `inbox`."""
+        for index, message in enumerate(self.inbox):
+            if message["type"] == msg_type:
+                return self.inbox.pop(index)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {msg_type} within {timeout}s; got {[m['type'] for m in self.inbox]}")
+            message = self.recv(timeout=remaining)
+            if message["type"] == msg_type:
+                return message
+            self.inbox.append(message)
+
+    def wait_acked(self, ids, timeout: float = 10.0) -> None:
+        """Waits until every id in `ids` has been named by an `ack`."""
+        pending = set(ids)
+        deadline = time.monotonic() + timeout
+        while pending:
+            ack = self.expect("ack", timeout=max(0.01, deadline - time.monotonic()))
+            pending -= set(ack["payload"]["ids"])
+
+    def close(self):
+        self.ws.close()
