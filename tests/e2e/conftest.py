@@ -99,11 +99,15 @@ def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Pat
     def listening_url():
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}: {stderr_path.read_text()}")
-        match = re.search(r"url=(https?://[^\s]+) .*listening", stdout_path.read_text(errors="replace"))
+        text = stdout_path.read_text(errors="replace")
+        # Text format: `url=http://… … listening`; JSON format: `"url":"http://…"`.
+        match = re.search(r"url=(https?://[^\s]+) .*listening", text) or re.search(r'"url":"(https?://[^"]+)"', text)
         return match.group(1) if match else None
 
     base_url = wait_for(listening_url, timeout=30, message="server to listen")
-    stderr = wait_for(lambda: stderr_path.read_text() if data_dir.exists() else None, timeout=5, message="stderr")
+    # The admin password (first start only) is written before "listening"; a restart writes nothing.
+    stderr = wait_for(lambda: (stderr_path.read_text(),) if data_dir.exists() else None, timeout=5,
+                      message="stderr")[0]
     match = re.search(r"created user admin with password (\S+)", stderr)
     server = Server(data_dir, stdout_path, stderr_path, process, base_url, match.group(1) if match else None)
     if server.admin_password:
@@ -252,3 +256,140 @@ class Agent:
 
     def close(self):
         self.ws.close()
+
+    def idle(self, seconds: float) -> list[dict]:
+        """Receives for `seconds`, keeping what arrives in `inbox`; returns the new messages.
+
+        The way to give the server time without sleeping: every message that
+        arrives meanwhile is seen and kept."""
+        received = []
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                message = self.recv(timeout=remaining)
+            except TimeoutError:
+                break
+            received.append(message)
+            self.inbox.append(message)
+        return received
+
+    def wait_closed(self, timeout: float = 10.0):
+        """Reads until the server closes the socket; returns the close code it sent."""
+        from websockets.exceptions import ConnectionClosed
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"socket still open after {timeout}s; got {[m['type'] for m in self.inbox]}")
+            try:
+                self.inbox.append(self.recv(timeout=remaining))
+            except TimeoutError:
+                continue
+            except ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd is not None else None
+
+    def send_acked(self, msg_type: str, payload, msg_id: str | None = None, timeout: float = 10.0) -> str:
+        """Sends one message and waits until an `ack` names it."""
+        msg_id = self.send(msg_type, payload, msg_id)
+        self.wait_acked([msg_id], timeout=timeout)
+        return msg_id
+
+    def collect_acks(self, ids, timeout: float = 10.0) -> list[list[str]]:
+        """Waits until every id in `ids` was named by an ack (also one seen by an
+        earlier call); returns the id lists of the acks received meanwhile."""
+        seen = self.__dict__.setdefault("acked", set())
+        pending = set(ids) - seen
+        batches = []
+        deadline = time.monotonic() + timeout
+        while pending:
+            ack_ids = self.expect("ack", timeout=max(0.01, deadline - time.monotonic()))["payload"]["ids"]
+            batches.append(ack_ids)
+            seen.update(ack_ids)
+            pending -= set(ack_ids)
+        return batches
+
+    def messages_of(self, msg_type: str) -> list[dict]:
+        """Removes and returns every message of `msg_type` already in `inbox`."""
+        found = [m for m in self.inbox if m["type"] == msg_type]
+        self.inbox = [m for m in self.inbox if m["type"] != msg_type]
+        return found
+
+
+# ---------------------------------------------------------------------------
+# Helpers for the agent hub tests (test_hub_*.py).
+# ---------------------------------------------------------------------------
+
+def parse_time(text: str) -> datetime.datetime:
+    """Parses an RFC 3339 time as the API or the protocol writes it."""
+    return datetime.datetime.fromisoformat(text)
+
+
+def hello_payload(protocol_version: int = 1, active_jobs=None, **overrides) -> dict:
+    """A `hello` payload like `Agent` sends, with fields replaced or added."""
+    payload = {"protocol_version": protocol_version, "agent_version": "test", "restic_version": "0.14.0",
+               "hostname": "host-1", "os": "linux", "arch": "amd64", "boot_time": "0001-01-01T00:00:00Z",
+               "timezone": "UTC"}
+    if active_jobs is not None:
+        payload["active_jobs"] = active_jobs
+    payload.update(overrides)
+    return payload
+
+
+def get_host(client: Client, host_id: str) -> dict:
+    response = client.get(f"/api/v1/hosts/{host_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def get_job(client: Client, job_id: str) -> dict:
+    response = client.get(f"/api/v1/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def job_logs(client: Client, job_id: str) -> list[dict]:
+    response = client.get(f"/api/v1/jobs/{job_id}/logs")
+    assert response.status_code == 200, response.text
+    return response.json()["lines"]
+
+
+def run_job(client: Client, host_id: str, kind: str = "backup", args=None, schedule_id: str | None = None) -> dict:
+    """Run now; returns the created job."""
+    body = {"kind": kind, "args": ["/etc"] if args is None and kind == "backup" and not schedule_id else (args or [])}
+    if schedule_id:
+        body["schedule_id"] = schedule_id
+    response = client.post(f"/api/v1/hosts/{host_id}/jobs", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_schedule(client: Client, host_id: str, **fields) -> dict:
+    body = {"kind": "backup", "cron_expr": "0 3 * * *", "paths": ["/etc"]}
+    body.update(fields)
+    response = client.post(f"/api/v1/hosts/{host_id}/schedules", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def create_enrollment_token(admin: Client, **body) -> dict:
+    body.setdefault("note", "test")
+    response = admin.post("/api/v1/enrollment-tokens", json=body)
+    assert response.status_code == 201, response.text
+    admin.server.remember_secret(response.json()["token"])
+    return response.json()
+
+
+def enroll(server: Server, token: str, hostname: str = "host-1") -> requests.Response:
+    return requests.post(server.url("/api/v1/agents/enroll"),
+                         json={"token": token, "hostname": hostname, "os": "linux", "arch": "amd64"}, timeout=30)
+
+
+def handshake_status(server: Server, headers: dict | None) -> int | None:
+    """Tries the WebSocket upgrade; returns the HTTP status of a refused handshake, None if it succeeded."""
+    from websockets.exceptions import InvalidStatus
+    try:
+        ws = connect(server.ws_url, additional_headers=headers or {}, open_timeout=10)
+    except InvalidStatus as refused:
+        return refused.response.status_code
+    ws.close()
+    return None

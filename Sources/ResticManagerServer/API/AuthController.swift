@@ -47,14 +47,15 @@ struct AuthController {
         if let wait = await services.loginThrottle.retryAfter(username: username, ip: context.remoteIP) {
             throw APIError.tooManyRequests(retryAfter: wait)
         }
-        let password = String(body.password.utf8.prefix(PasswordService.maximumLength)) ?? ""
+        // Over-long passwords are never valid, but cost the same as a wrong one.
+        let password = body.password.utf8.count <= PasswordService.maximumLength ? body.password : nil
         let user = try await services.database.user(username: username)
         var verification = PasswordVerification.invalid
-        if let user {
+        if let user, let password {
             verification = try await services.passwords.verify(password, against: user.passwordHash)
         } else {
             // Same work for unknown users, so timing does not reveal which names exist.
-            try await services.passwords.verifyDummy(password)
+            try await services.passwords.verifyDummy(String(body.password.prefix(PasswordService.maximumLength)))
         }
         guard let user, !user.disabled, case .valid(let needsRehash) = verification else {
             await services.loginThrottle.recordFailure(username: username, ip: context.remoteIP)
@@ -62,7 +63,7 @@ struct AuthController {
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
         await services.loginThrottle.recordSuccess(username: username)
-        let rehashed = needsRehash ? try await services.passwords.hash(password) : nil
+        let rehashed = needsRehash ? try await services.passwords.hash(body.password) : nil
         try await services.database.recordLogin(userID: user.id, rehashedPassword: rehashed, by: who)
 
         let token = Tokens.issue(.session)

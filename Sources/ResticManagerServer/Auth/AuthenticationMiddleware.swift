@@ -22,11 +22,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         if let bearer = request.headers.bearerToken {
-            // A bearer that is not an API token (an agent's, say) is no user.
+            // A bearer that is not a valid API token (an agent's, say) is no
+            // user: routes that need one answer 401, public ones still work.
             if Tokens.kind(of: bearer) == .api, let user = try await database.userForAPIToken(tokenHash: Tokens.hash(bearer)) {
                 context.principal = Principal(user: user, credential: .apiToken)
-            } else {
-                throw APIError.unauthenticated
             }
         } else if let token = request.cookies[Self.sessionCookie]?.value, Tokens.kind(of: token) == .session {
             let hash = Tokens.hash(token)
