@@ -83,8 +83,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let logger = logOptions.bootstrap()
         let address = ListenAddress(listen)!
-        let scheme = tlsCert == nil ? "http" : "https"
-        var settings = ServerSettings(baseURL: baseURL ?? "\(scheme)://\(address.host):\(address.port)")
+        var settings = ServerSettings(baseURL: baseURL)
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
         settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics

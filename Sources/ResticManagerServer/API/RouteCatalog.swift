@@ -102,7 +102,10 @@ final class RouteCatalog {
     }
 
     private static func operationID(_ route: DocumentedRoute) -> String {
-        let words = route.path.split(separator: "/").dropFirst(2).map {
+        // Drop the `/api/v1` prefix only: `/healthz` and `/metrics` keep
+        // their names, so every operationId stays unique.
+        let parts = route.path.split(separator: "/")
+        let words = (parts.starts(with: ["api", "v1"]) ? parts.dropFirst(2) : parts[...]).map {
             $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "")
         }
         return ([route.method.rawValue.lowercased()] + words).joined(separator: "_")

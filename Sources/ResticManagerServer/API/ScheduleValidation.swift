@@ -25,6 +25,10 @@ enum ScheduleValidation {
         }
         let paths = try list(paths ?? [], field: "paths")
         if kind == .backup, paths.isEmpty { throw APIError.validation("paths", "a backup needs at least one path") }
+        // Like run-now `args`: a path must never reach restic as a flag.
+        if let bad = paths.firstIndex(where: { $0.hasPrefix("-") }) {
+            throw APIError.validation("paths[\(bad)]", "must be a path, not a flag")
+        }
         let excludes = try list(excludes ?? [], field: "excludes")
         let tags = try list(tags ?? [], field: "tags")
         if let bad = tags.firstIndex(where: { $0.contains(",") }) {

@@ -7,7 +7,8 @@ struct SystemController {
     let services: ServerServices
 
     struct AuditResponse: Encodable, Sendable {
-        let id: Int64
+        /// A string like every other id in the API (SPEC §7.1).
+        let id: String
         let ts: Date
         let actor: String
         let action: String
@@ -42,7 +43,7 @@ struct SystemController {
         let page = try await services.database.auditLog(page: try PageCursor.page(from: request))
         return ListResponse(page) {
             AuditResponse(
-                id: $0.id ?? 0, ts: $0.ts, actor: $0.actor, action: $0.action, targetType: $0.targetType,
+                id: String($0.id ?? 0), ts: $0.ts, actor: $0.actor, action: $0.action, targetType: $0.targetType,
                 targetId: $0.targetId,
                 details: (try? JSONDecoder().decode(JSONValue.self, from: Data($0.details.utf8))) ?? .object([:]),
                 ip: $0.ip)

@@ -147,7 +147,7 @@ struct EnrollmentController {
             tokenHash: token.hash, note: note, expiresAt: Date().addingTimeInterval(lifetime.timeInterval),
             replaceHostID: body.replaceHostId.map { HostID($0) }, by: context.auditActor)
         let command =
-            "restic-manager-agent enroll --server \(shellQuoted(services.settings.baseURL)) --token \(token.plaintext)"
+            "restic-manager-agent enroll --server \(shellQuoted(baseURL(of: request))) --token \(token.plaintext)"
             + " && restic-manager-agent run"
         return EditedResponse(
             status: .created,
@@ -179,6 +179,12 @@ struct EnrollmentController {
         // A replaced host's old agent must not keep its socket.
         await services.hub.disconnect(hostID: host.id, reason: "host re-enrolled")
         return EditedResponse(status: .created, response: Enrolled(hostId: host.id.rawValue, agentToken: agentToken.plaintext))
+    }
+
+    private func baseURL(of request: Request) -> String {
+        if let configured = services.settings.baseURL { return configured }
+        let scheme = services.settings.secureCookies ? "https" : "http"
+        return "\(scheme)://\(request.head.authority ?? "127.0.0.1")"
     }
 
     private func shellQuoted(_ text: String) -> String {

@@ -22,6 +22,12 @@ actor AgentHub {
     /// Jobs already sent on the current connection, so concurrent dispatches
     /// never send the same `command.run` twice on one socket.
     private var dispatched: [HostID: Set<JobID>] = [:]
+    /// Messages for a connection that has not sent its hello burst yet: they
+    /// follow the burst, never precede it.
+    private var held: [UUID: [Message]] = [:]
+    /// The newest `schedule.set` version each connection was sent; an older
+    /// set built concurrently is dropped rather than sent after a newer one.
+    private var sentScheduleVersion: [UUID: Int64] = [:]
 
     private let database: AppDatabase
     private let secretBox: SecretBox
@@ -40,55 +46,84 @@ actor AgentHub {
     func isConnected(_ hostID: HostID) -> Bool { connections[hostID] != nil }
 
     /// Makes `connection` the host's live socket; an older one is closed.
+    /// Until `activate`, messages for it are held so that the hello burst
+    /// the session sends itself comes first.
     func register(_ hostID: HostID, _ connection: Connection) {
         if let old = connections[hostID] {
+            forget(old.id)
             old.outbound.yield(.close(code: CloseCode.replaced, reason: "replaced by a newer connection of this host"))
             old.outbound.finish()
         }
         connections[hostID] = connection
         dispatched[hostID] = []
+        held[connection.id] = []
+    }
+
+    /// Called once the hello burst is out: sends what was held meanwhile.
+    func activate(_ hostID: HostID, _ connection: Connection, sentScheduleVersion version: Int64) {
+        sentScheduleVersion[connection.id] = version
+        guard let pending = held.removeValue(forKey: connection.id) else { return }
+        for message in pending { deliver(message, on: connection) }
     }
 
     /// Forgets the connection; returns whether it was the host's live one.
     @discardableResult
     func unregister(_ hostID: HostID, _ connectionID: UUID) -> Bool {
+        forget(connectionID)
         guard connections[hostID]?.id == connectionID else { return false }
         connections[hostID] = nil
         dispatched[hostID] = nil
         return true
     }
 
+    private func forget(_ connectionID: UUID) {
+        held[connectionID] = nil
+        sentScheduleVersion[connectionID] = nil
+    }
+
     @discardableResult
     func send(_ message: Message, to hostID: HostID) -> Bool {
         guard let connection = connections[hostID] else { return false }
+        if held[connection.id] != nil {
+            held[connection.id]?.append(message)
+        } else {
+            deliver(message, on: connection)
+        }
+        return true
+    }
+
+    private func deliver(_ message: Message, on connection: Connection) {
+        if case .scheduleSet(let set) = message {
+            guard set.version > sentScheduleVersion[connection.id] ?? .min else { return }
+            sentScheduleVersion[connection.id] = set.version
+        }
         connection.outbound.yield(.message(Envelope(message: message)))
         metrics.countOut(1)
-        return true
     }
 
     /// Closes the host's socket, e.g. after its token was revoked.
     func disconnect(hostID: HostID, reason: String) {
         guard let connection = connections.removeValue(forKey: hostID) else { return }
         dispatched[hostID] = nil
+        forget(connection.id)
         connection.outbound.yield(.close(code: CloseCode.revoked, reason: reason))
         connection.outbound.finish()
     }
 
     func pushConfig(hostID: HostID) async {
-        guard isConnected(hostID) else { return }
-        do {
-            send(.configUpdate(try await configUpdate(hostID: hostID)), to: hostID)
-        } catch {
-            logger.error("could not build config.update", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
-        }
+        await push(to: hostID, .configUpdate) { .configUpdate(try await configUpdate(hostID: hostID)) }
     }
 
     func pushSchedules(hostID: HostID) async {
+        await push(to: hostID, .scheduleSet) { .scheduleSet(try await scheduleSet(hostID: hostID)) }
+    }
+
+    private func push(to hostID: HostID, _ type: MessageType, _ build: () async throws -> Message) async {
         guard isConnected(hostID) else { return }
         do {
-            send(.scheduleSet(try await scheduleSet(hostID: hostID)), to: hostID)
+            send(try await build(), to: hostID)
         } catch {
-            logger.error("could not build schedule.set", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
+            logger.error("could not build \(type.rawValue)", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
         }
     }
 

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import HummingbirdWebSocket
 import Logging
@@ -16,10 +15,10 @@ struct AgentSession: Sendable {
     let remoteIP: String
     let services: ServerServices
 
-    /// Messages committed per transaction at most; the timer flushes smaller
-    /// batches so no ack is later than the flush interval.
+    /// Messages committed per transaction at most. Smaller batches commit as
+    /// soon as the previous transaction is done (see ``IngestQueue``), so no
+    /// ack waits for a timer.
     static let batchSize = 512
-    static let flushInterval = Duration.milliseconds(50)
     static let badMessageLimit = 20
     static let badMessageWindow = Duration.seconds(60)
 
@@ -29,30 +28,35 @@ struct AgentSession: Sendable {
         return logger
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// Throws what ended the socket abnormally (e.g. a message over 1 MiB in
+    /// several frames), so that the WebSocket layer closes with its code (1009).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (outStream, out) = AsyncStream.makeStream(of: AgentOutbound.self)
         let connection = AgentHub.Connection(outbound: out)
-        let channel = AsyncChannel<Envelope>()
+        let queue = IngestQueue<Envelope>(capacity: Self.batchSize)
         let lastMessage = ActivityClock()
         logger.info("agent connected", metadata: ["ip": "\(remoteIP)"])
 
-        await withTaskGroup(of: Void.self) { group in
+        let readError = await withTaskGroup(of: Void.self) { group in
             group.addTask { await watchdog(lastMessage: lastMessage, out: out, connection: connection) }
-            await withTaskGroup(of: Void.self) { io in
+            let readError = await withTaskGroup(of: Void.self) { io in
                 io.addTask { await write(outStream, to: outbound) }
                 io.addTask {
-                    await ingest(channel, out: out)
+                    await ingest(queue, out: out)
                     out.finish()
                 }
-                await read(inbound, into: channel, out: out, connection: connection, lastMessage: lastMessage)
-                channel.finish()
+                let readError = await read(inbound, into: queue, out: out, connection: connection, lastMessage: lastMessage)
+                queue.finish()
+                return readError
             }
             group.cancelAll()
+            return readError
         }
         if await services.hub.unregister(hostID, connection.id) {
             try? await services.database.markDisconnected(hostID: hostID)
         }
         logger.info("agent disconnected")
+        if let readError { throw readError }
     }
 
     // MARK: Writer
@@ -81,9 +85,9 @@ struct AgentSession: Sendable {
     // MARK: Reader
 
     private func read(
-        _ inbound: WebSocketInboundStream, into channel: AsyncChannel<Envelope>,
+        _ inbound: WebSocketInboundStream, into queue: IngestQueue<Envelope>,
         out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection, lastMessage: ActivityClock
-    ) async {
+    ) async -> (any Error)? {
         var helloDone = false
         var badMessages: [ContinuousClock.Instant] = []
         do {
@@ -107,7 +111,7 @@ struct AgentSession: Sendable {
                     if badMessages.count > Self.badMessageLimit {
                         logger.warning("closing: too many bad messages")
                         out.yield(.close(code: CloseCode.tooManyBadMessages, reason: "more than 20 bad messages a minute"))
-                        return
+                        return nil
                     }
                     continue
                 } catch {
@@ -119,9 +123,9 @@ struct AgentSession: Sendable {
                         reply(out, .error(ErrorPayload(code: ErrorCode.badMessage.rawValue,
                                                        message: "the first message must be hello", refID: envelope.id)))
                         out.yield(.close(code: CloseCode.helloExpected, reason: "the first message must be hello"))
-                        return
+                        return nil
                     }
-                    guard try await accept(hello, out: out, connection: connection) else { return }
+                    guard try await accept(hello, out: out, connection: connection) else { return nil }
                     helloDone = true
                     continue
                 }
@@ -137,14 +141,16 @@ struct AgentSession: Sendable {
                         "code": "\(payload.code.prefix(64))", "message": "\(payload.message.prefix(256))",
                         "ref_id": "\(payload.refID?.prefix(64) ?? "")",
                     ])
-                    await channel.send(envelope)
+                    await queue.append(envelope)
                 default:
-                    await channel.send(envelope)
+                    await queue.append(envelope)
                 }
             }
         } catch {
             logger.debug("agent socket ended", metadata: ["error": "\(error)"])
+            return error
         }
+        return nil
     }
 
     /// Applies `hello`: checks the version, records the host, sends the
@@ -161,10 +167,13 @@ struct AgentSession: Sendable {
             out.yield(.close(code: CloseCode.protocolVersionUnsupported, reason: "unsupported protocol version"))
             return false
         }
-        try await services.database.recordHello(hostID: hostID, hello: hello, ip: remoteIP)
-        reply(out, .configUpdate(try await services.hub.configUpdate(hostID: hostID)))
-        reply(out, .scheduleSet(try await services.hub.scheduleSet(hostID: hostID)))
+        // Registered first, so a dying older socket of this host can no
+        // longer mark it offline after this hello marks it online. Pushes
+        // made from now on are held until the burst below is out.
         await services.hub.register(hostID, connection)
+        try await services.database.recordHello(hostID: hostID, hello: hello, ip: remoteIP)
+        // Nothing reaches this connection before `activate`, so no job it
+        // accepts can be taken for one the agent lost.
         if let active = hello.activeJobs {
             let orphaned = try await services.database.failOrphanedJobs(hostID: hostID, activeJobIDs: Set(active))
             if !orphaned.isEmpty {
@@ -172,15 +181,18 @@ struct AgentSession: Sendable {
                 await services.jobEvents.notify(orphaned)
             }
         }
+        reply(out, .configUpdate(try await services.hub.configUpdate(hostID: hostID)))
+        let schedules = try await services.hub.scheduleSet(hostID: hostID)
+        reply(out, .scheduleSet(schedules))
+        await services.hub.activate(hostID, connection, sentScheduleVersion: schedules.version)
         await services.hub.dispatchQueuedJobs(hostID: hostID)
         return true
     }
 
     // MARK: Batcher
 
-    private func ingest(_ channel: AsyncChannel<Envelope>, out: AsyncStream<AgentOutbound>.Continuation) async {
-        let batches = channel.chunks(ofCount: Self.batchSize, or: .repeating(every: Self.flushInterval))
-        for await batch in batches {
+    private func ingest(_ queue: IngestQueue<Envelope>, out: AsyncStream<AgentOutbound>.Continuation) async {
+        while let batch = await queue.next(upTo: Self.batchSize) {
             do {
                 let report = try await services.database.ingest(hostID: hostID, envelopes: batch)
                 var acked: [String] = []
@@ -202,6 +214,7 @@ struct AgentSession: Sendable {
                 // replay its outbox once the store is back.
                 logger.error("could not commit agent messages", metadata: ["error": "\(error)"])
                 out.yield(.close(code: CloseCode.storeUnavailable, reason: "server could not store messages; replay later"))
+                queue.finish()
                 return
             }
         }

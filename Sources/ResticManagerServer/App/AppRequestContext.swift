@@ -72,11 +72,14 @@ public struct AgentSocketContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<AgentSocketContext>
     public var hostID: HostID?
     public let remoteIP: String
+    /// The connection being upgraded, to shape the answer when the upgrade is declined.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
         remoteIP = source.channel.remoteAddress?.ipAddress ?? ""
+        channel = source.channel
     }
 }
 

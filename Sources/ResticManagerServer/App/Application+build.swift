@@ -138,18 +138,20 @@ final class OpenAPIDocumentCache: @unchecked Sendable {
 func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> {
     let router = Router(context: AgentSocketContext.self)
     router.ws("/api/v1/agent/ws") { request, context in
-        // Anything but a valid agent token skips the upgrade; the HTTP router
-        // then answers 401.
+        // Anything but a valid agent token declines the upgrade with 401.
         guard let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent,
             try await services.database.host(agentTokenHash: Tokens.hash(token)) != nil
-        else { return .dontUpgrade }
+        else {
+            await AgentUpgradeRefusalHandler.install(on: context.channel)
+            return .dontUpgrade
+        }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
         guard let token = context.request.headers.bearerToken,
             let host = try await services.database.host(agentTokenHash: Tokens.hash(token))
         else { return }
         let session = AgentSession(hostID: host.id, remoteIP: context.requestContext.remoteIP, services: services)
-        await session.run(inbound: inbound, outbound: outbound)
+        try await session.run(inbound: inbound, outbound: outbound)
     }
     return router
 }

@@ -4,7 +4,10 @@ import ResticManagerCrypto
 
 /// Settings an operator chooses at `serve`.
 public struct ServerSettings: Sendable {
-    public var baseURL: String
+    /// The URL agents use to reach this server, for install commands. nil:
+    /// derived from each request's `Host`, which is right behind most setups
+    /// and never stale when listening on port 0.
+    public var baseURL: String?
     /// A queued job not dispatched within this fails (SPEC §5: default 24 h).
     public var jobExpiry: Duration = .seconds(24 * 3600)
     /// A connected agent silent for this long is offline (SPEC §4: 90 s).
@@ -19,7 +22,7 @@ public struct ServerSettings: Sendable {
     public var loginPolicy = LoginThrottle.Policy()
     public var passwordParameters = Argon2Parameters.rfc9106
 
-    public init(baseURL: String) { self.baseURL = baseURL }
+    public init(baseURL: String?) { self.baseURL = baseURL }
 }
 
 /// The long-lived parts every controller and the agent hub share.

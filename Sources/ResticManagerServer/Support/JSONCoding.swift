@@ -10,7 +10,9 @@ enum APIJSON {
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(RFC3339.format(date))
+            // The store keeps milliseconds: a create response and a later GET
+            // of the same row must show the same time.
+            try container.encode(RFC3339.format(Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)))
         }
         return encoder
     }
