@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
@@ -80,6 +81,20 @@ let package = Package(
             dependencies: [
                 "ResticManagerAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Log-ingest benchmark (scripts/bench-ingest). Links the server only
+        // for its migrator, which gives the baseline the very same schema.
+        .executableTarget(
+            name: "restic-manager-bench",
+            dependencies: [
+                "ResticManagerProtocol",
+                "ResticManagerServer",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ResticManagerAgentTests", dependencies: ["ResticManagerAgent"]),
