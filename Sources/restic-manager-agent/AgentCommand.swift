@@ -1,8 +1,201 @@
+import ArgumentParser
+import Foundation
+import Logging
 import ResticManagerAgent
 
 @main
-struct AgentCommand {
-    static func main() {
-        print("restic-manager-agent \(agentVersion)")
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restic-manager-agent",
+        abstract: "Runs restic backups on this host for a restic-manager server.",
+        version: agentVersion,
+        subcommands: [Enroll.self, Run.self, Status.self])
+
+    /// Errors print as one line (`error: …`) and exit 64 for bad input, 1
+    /// otherwise; `--help` and `--version` print in full.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+}
+
+/// A failure after the input was accepted: one line on stderr, exit 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log format: text or json.")
+    var logFormat: String = "text"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard AgentLogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func bootstrap() -> Logger {
+        AgentLogging.bootstrap(format: AgentLogFormat(rawValue: logFormat) ?? .text,
+                               level: Logger.Level(rawValue: logLevel) ?? .info)
+        return Logger(label: "restic-manager-agent")
+    }
+}
+
+struct StateOptions: ParsableArguments {
+    @Option(help: "Directory holding the agent's state (credential, config, schedules, jobs, outbox).")
+    var stateDir: String = Platform.defaultStateDirectory
+
+    func validate() throws {
+        guard !stateDir.isEmpty else { throw ValidationError("--state-dir must not be empty") }
+    }
+}
+
+struct Enroll: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exchange a one-time enrollment token for this host's agent credential.")
+
+    @Option(help: "Server URL, e.g. https://backup.example.com.")
+    var server: String
+
+    @Option(help: "One-time enrollment token (rme_…) from the server.")
+    var token: String
+
+    @Option(help: "Display name of this host on the server (default: its hostname).")
+    var name: String?
+
+    @Option(help: "PEM file with extra CA certificates to trust for the server.")
+    var caFile: String?
+
+    @Flag(help: "Allow plain http:// to a host that is not loopback.")
+    var insecure = false
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func validate() throws {
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file \(caFile) is not a readable file")
+        }
+        do {
+            _ = try ServerEndpoint(server, insecure: insecure)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard !token.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--token must not be empty") }
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--name must not be empty")
+        }
+    }
+
+    func run() async throws {
+        let logger = logOptions.bootstrap()
+        let endpoint = try ServerEndpoint(server, insecure: insecure)
+        let store: AgentStateStore
+        do {
+            store = try AgentStateStore.open(stateDirectory: state.stateDir)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        let facts = HostFacts.current()
+        let enrolled: EnrollmentClient.Enrolled
+        do {
+            enrolled = try await EnrollmentClient.enroll(
+                endpoint: endpoint, token: token.trimmingCharacters(in: .whitespaces), facts: facts, name: name,
+                caFile: caFile)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+        do {
+            try store.saveCredential(AgentCredential(serverURL: endpoint.baseURL, agentToken: enrolled.agentToken,
+                                                     hostID: enrolled.hostID))
+        } catch {
+            throw CommandFailure("enrolled as host \(enrolled.hostID) but could not save the credential: \(error)")
+        }
+        logger.info("enrolled", metadata: ["host_id": "\(enrolled.hostID)", "server": "\(endpoint.baseURL)"])
+        print("enrolled as host \(enrolled.hostID); credential saved in \(AgentStateStore.databasePath(stateDirectory: state.stateDir))")
+        print("start the agent with: restic-manager-agent run --state-dir \(state.stateDir)")
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent daemon until SIGTERM or SIGINT.")
+
+    @Option(help: "restic executable (a path or a name on PATH; default: restic on PATH).")
+    var restic: String?
+
+    @Option(help: "PEM file with extra CA certificates to trust for the server.")
+    var caFile: String?
+
+    @Flag(help: "Allow plain ws:// to a host that is not loopback.")
+    var insecure = false
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func validate() throws {
+        if let restic, restic.isEmpty { throw ValidationError("--restic must not be empty") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file \(caFile) is not a readable file")
+        }
+    }
+
+    func run() async throws {
+        let logger = logOptions.bootstrap()
+        do {
+            try await AgentRuntime.run(
+                AgentRunOptions(stateDirectory: state.stateDir, resticPath: restic, caFile: caFile, insecure: insecure),
+                logger: logger)
+        } catch {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show connection state, schedules, next runs and recent jobs from local state.")
+
+    @Option(help: "How many recent jobs to show.")
+    var jobs: Int = 10
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var logOptions: LogOptions
+
+    func validate() throws {
+        guard (1...200).contains(jobs) else { throw ValidationError("--jobs must be from 1 to 200") }
+    }
+
+    func run() async throws {
+        _ = logOptions.bootstrap()
+        let path = AgentStateStore.databasePath(stateDirectory: state.stateDir)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("no agent state in \(state.stateDir); enroll first")
+        }
+        do {
+            let store = try AgentStateStore.open(stateDirectory: state.stateDir)
+            print(try AgentStatusReport.render(store: store, stateDirectory: state.stateDir, jobLimit: jobs))
+        } catch {
+            throw CommandFailure("cannot read agent state: \(error)")
+        }
     }
 }

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import ResticManagerProtocol
+
+/// Why a `command.run` is refused (`command.result` with `accepted: false`).
+public struct CommandRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
+/// Decides whether a `command.run` can be accepted, and what job it becomes.
+public enum CommandValidation {
+    public static func job(
+        for run: CommandRunPayload, config: StoredConfig, schedules: StoredScheduleSet, now: Date = Date()
+    ) -> Result<AcceptedJob, CommandRefusal> {
+        if run.kind == .restore { return .failure(CommandRefusal("job kind restore is not supported by this agent")) }
+        guard config.hasRepository else {
+            return .failure(CommandRefusal("no repository configured for this host"))
+        }
+        var schedule: Schedule?
+        if let id = run.scheduleID, !id.isEmpty {
+            guard let found = schedules.schedule(id: id) else {
+                return .failure(CommandRefusal("unknown schedule \(id)"))
+            }
+            guard found.kind == run.kind else {
+                return .failure(CommandRefusal("schedule \(id) is a \(found.kind.rawValue) schedule, not \(run.kind.rawValue)"))
+            }
+            guard run.args.isEmpty else {
+                return .failure(CommandRefusal("args are not allowed with schedule_id"))
+            }
+            schedule = found
+        } else if run.kind == .backup {
+            guard !run.args.isEmpty else { return .failure(CommandRefusal("an ad-hoc backup needs at least one path")) }
+            for path in run.args {
+                if path.isEmpty { return .failure(CommandRefusal("bad args: empty path")) }
+                if path.hasPrefix("-") {
+                    return .failure(CommandRefusal("bad args: \"\(path.prefix(64))\" is not a path (args are paths only)"))
+                }
+                if path.contains("\0") { return .failure(CommandRefusal("bad args: path contains a NUL byte")) }
+            }
+        } else if !run.args.isEmpty {
+            return .failure(CommandRefusal("bad args: args are only allowed for backup"))
+        } else if run.kind == .forget {
+            return .failure(CommandRefusal("forget needs a schedule_id (its retention policy)"))
+        }
+        let job = AcceptedJob(
+            id: run.jobID, kind: run.kind, trigger: .manual, scheduleID: schedule?.id ?? run.scheduleID,
+            args: run.args, schedule: schedule, status: .queued, queuedAt: now)
+        do {
+            _ = try ResticCommandBuilder.arguments(for: JobSpecFactory.spec(for: job))
+        } catch {
+            return .failure(CommandRefusal(error.reason))
+        }
+        return .success(job)
+    }
+}
+
+/// Applies what the server sends: config, schedules, commands.
+public struct CommandHandler: ServerMessageHandling {
+    let store: AgentStateStore
+    let queue: JobQueue
+    /// Wakes the scheduler when the schedule set changes.
+    let schedulesChanged: ChangeSignal
+    let logger: Logger
+
+    public init(store: AgentStateStore, queue: JobQueue, schedulesChanged: ChangeSignal, logger: Logger) {
+        self.store = store
+        self.queue = queue
+        self.schedulesChanged = schedulesChanged
+        self.logger = logger
+    }
+
+    public func handle(_ envelope: Envelope) async {
+        do {
+            switch envelope.message {
+            case .configUpdate(let update):
+                let merged = try store.applyConfigUpdate(update)
+                logger.info("repository config updated", metadata: ["config": "\(merged)"])
+            case .scheduleSet(let set):
+                try store.replaceSchedules(set)
+                schedulesChanged.notify()
+                logger.info("schedule set applied", metadata: [
+                    "version": "\(set.version)", "schedules": "\(set.schedules.count)",
+                ])
+            case .commandRun(let run):
+                try await accept(run)
+            case .commandCancel(let cancel):
+                await queue.cancel(jobID: cancel.jobID)
+            case .agentUpdateAvailable(let update):
+                logger.notice("a newer agent is available", metadata: [
+                    "version": "\(update.latestVersion)", "url": "\(update.packageURL)",
+                ])
+            default:
+                logger.debug("ignored message", metadata: ["type": "\(envelope.message.type.rawValue)"])
+            }
+        } catch {
+            logger.error("could not apply server message", metadata: [
+                "type": "\(envelope.message.type.rawValue)", "error": "\(error)",
+            ])
+        }
+    }
+
+    private func accept(_ run: CommandRunPayload) async throws {
+        if let existing = try store.job(id: run.jobID) {
+            // A re-dispatch after a reconnect: answer again, run once.
+            logger.info("job already accepted", metadata: ["job_id": "\(run.jobID)", "status": "\(existing.status)"])
+            try store.enqueue([.commandResult(CommandResultPayload(jobID: run.jobID, accepted: true))])
+            return
+        }
+        switch CommandValidation.job(for: run, config: try store.config(), schedules: try store.scheduleSet()) {
+        case .success(let job):
+            try store.acceptJob(job, reply: .commandResult(CommandResultPayload(jobID: job.id, accepted: true)))
+            logger.info("job accepted", metadata: ["job_id": "\(job.id)", "kind": "\(job.kind.rawValue)"])
+            queue.wake.notify()
+        case .failure(let refusal):
+            logger.warning("job refused", metadata: ["job_id": "\(run.jobID)", "reason": "\(refusal.reason)"])
+            try store.enqueue([
+                .commandResult(CommandResultPayload(jobID: run.jobID, accepted: false, error: refusal.reason))
+            ])
+        }
+    }
+
+    /// A `command.run` whose kind this agent does not know is refused with
+    /// `command.result`, so the server can fail the job with the reason.
+    public func handleUndecodable(_ text: String, error: EnvelopeDecodingError) async -> Bool {
+        guard case .badPayload(let type, _, _) = error, type == .commandRun,
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let payload = object["payload"] as? [String: Any], let jobID = payload["job_id"] as? String,
+            !jobID.isEmpty
+        else { return false }
+        let kind = (payload["kind"] as? String).map { "\"\($0.prefix(32))\"" } ?? "(missing)"
+        let reason = "unknown job kind \(kind)"
+        logger.warning("job refused", metadata: ["job_id": "\(jobID.prefix(64))", "reason": "\(reason)"])
+        do {
+            try store.enqueue([.commandResult(CommandResultPayload(jobID: jobID, accepted: false, error: reason))])
+            return true
+        } catch {
+            return false
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+import Logging
+import ResticManagerProtocol
+
+/// Connects the queue's protocols to the restic implementations.
+enum ResticAdapters {
+    static func make(_ installation: ResticInstallation, logger: Logger) -> (any JobRunning, any RepositoryReporting) {
+        (JobExecutor(restic: installation, logger: logger), RepositoryReporter(restic: installation, logger: logger))
+    }
+}
+
+extension JobExecutor: JobRunning {}
+
+extension RepositoryReporter: RepositoryReporting {
+    public func stats(_ repository: RepositoryConfig, lastCheck: CheckRecord?) async throws -> RepoStatsPayload {
+        try await stats(repository, lastCheck: lastCheck.map { (at: $0.at, status: $0.status) })
+    }
+}

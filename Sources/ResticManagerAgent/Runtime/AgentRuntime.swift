@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ResticManagerProtocol
+import ServiceLifecycle
+
+/// Options of `restic-manager-agent run`.
+public struct AgentRunOptions: Sendable {
+    public var stateDirectory: String
+    public var resticPath: String?
+    public var caFile: String?
+    public var insecure: Bool
+
+    public init(stateDirectory: String, resticPath: String?, caFile: String?, insecure: Bool) {
+        self.stateDirectory = stateDirectory
+        self.resticPath = resticPath
+        self.caFile = caFile
+        self.insecure = insecure
+    }
+}
+
+/// Why the daemon could not start.
+public enum AgentRunError: Error, Sendable, CustomStringConvertible {
+    case state(AgentStateError)
+    case endpoint(ServerEndpointError)
+    case caFileUnreadable(String)
+    case startup(String)
+
+    public var description: String {
+        switch self {
+        case .state(let error): error.description
+        case .endpoint(let error): error.description
+        case .caFileUnreadable(let path): "cannot read CA file \(path)"
+        case .startup(let why): why
+        }
+    }
+}
+
+/// Builds the daemon's parts from the state directory and runs them in one
+/// `ServiceGroup` until SIGTERM or SIGINT.
+public enum AgentRuntime {
+    public static func run(_ options: AgentRunOptions, logger: Logger) async throws(AgentRunError) {
+        let store: AgentStateStore
+        let credential: AgentCredential
+        let endpoint: ServerEndpoint
+        do {
+            store = try AgentStateStore.open(stateDirectory: options.stateDirectory)
+            guard let found = try store.credential() else {
+                throw AgentStateError.notEnrolled(stateDirectory: options.stateDirectory)
+            }
+            credential = found
+            endpoint = try ServerEndpoint(credential.serverURL, insecure: options.insecure)
+        } catch let error as AgentStateError {
+            throw .state(error)
+        } catch let error as ServerEndpointError {
+            throw .endpoint(error)
+        } catch {
+            throw .startup("\(error)")
+        }
+        if let caFile = options.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw .caFileUnreadable(caFile)
+        }
+
+        // Crash recovery (SPEC §5 "Lost jobs"): a job this process did not
+        // start cannot be running.
+        do {
+            let interrupted = try store.failInterruptedJobs()
+            if !interrupted.isEmpty {
+                logger.warning("jobs interrupted by an agent restart marked failed", metadata: [
+                    "jobs": "\(interrupted.joined(separator: ","))"
+                ])
+            }
+        } catch {
+            throw .startup("cannot recover local job state: \(error)")
+        }
+
+        let installation = await ResticInstallation.locate(configuredPath: options.resticPath)
+        let runner: any JobRunning
+        let reporter: (any RepositoryReporting)?
+        if let installation {
+            logger.info("using restic", metadata: ["path": "\(installation.path)", "version": "\(installation.version)"])
+            (runner, reporter) = ResticAdapters.make(installation, logger: logger)
+        } else {
+            logger.error("restic not found; every job will fail until it is installed", metadata: [
+                "configured": "\(options.resticPath ?? "(PATH)")"
+            ])
+            runner = MissingResticRunner(configuredPath: options.resticPath)
+            reporter = nil
+        }
+
+        let facts = HostFacts.current()
+        let resticVersion = installation?.version ?? ""
+        let queue = JobQueue(store: store, runner: runner, reporter: reporter, logger: logger)
+        let schedulesChanged = ChangeSignal()
+        let handler = CommandHandler(store: store, queue: queue, schedulesChanged: schedulesChanged, logger: logger)
+        let hello: @Sendable () async -> HelloPayload = {
+            HelloPayload(
+                agentVersion: agentVersion, resticVersion: resticVersion, hostname: facts.hostname, os: facts.os,
+                arch: facts.arch, bootTime: facts.bootTime, timezone: HostFacts.timezoneIdentifier(),
+                activeJobs: (try? store.activeJobIDs()) ?? [])
+        }
+        let connection = AgentConnection(
+            endpoint: endpoint, token: credential.agentToken, caFile: options.caFile, store: store, handler: handler,
+            hello: hello, logger: logger)
+        let scheduler = ScheduleRunner(store: store, queue: queue, schedulesChanged: schedulesChanged, logger: logger)
+
+        logger.info("agent starting", metadata: [
+            "version": "\(agentVersion)", "host_id": "\(credential.hostID)", "server": "\(endpoint.baseURL)",
+            "state_dir": "\(options.stateDirectory)", "timezone": "\(facts.timezone)",
+        ])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: queue), .init(service: scheduler), .init(service: connection),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            throw .startup("agent stopped: \(error)")
+        }
+        logger.info("agent stopped")
+    }
+}

@@ -1,0 +1,70 @@
+import GRDB
+
+/// The agent's local schema. Migrations are named by string, never change
+/// once released, and run before anyone sees the database.
+enum StateMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Single-row tables carry `id = 1`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE credential (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        server_url TEXT NOT NULL,
+                        agent_token TEXT NOT NULL,
+                        host_id TEXT NOT NULL,
+                        enrolled_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE repo_config (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        repo_url TEXT NOT NULL DEFAULT '',
+                        repo_password TEXT NOT NULL DEFAULT '',
+                        repo_username TEXT NOT NULL DEFAULT '',
+                        repo_credential TEXT NOT NULL DEFAULT '',
+                        hook_shell TEXT NOT NULL DEFAULT '',
+                        updated_at DATETIME
+                    );
+                    CREATE TABLE schedule_set (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        version INTEGER NOT NULL,
+                        applied_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE schedules (
+                        id TEXT PRIMARY KEY,
+                        position INTEGER NOT NULL,
+                        definition TEXT NOT NULL
+                    );
+                    CREATE TABLE jobs (
+                        id TEXT PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        trigger TEXT NOT NULL,
+                        schedule_id TEXT,
+                        args TEXT NOT NULL DEFAULT '[]',
+                        schedule TEXT,
+                        status TEXT NOT NULL,
+                        queued_at DATETIME NOT NULL,
+                        started_at DATETIME,
+                        finished_at DATETIME,
+                        exit_code INTEGER,
+                        error TEXT,
+                        next_log_seq INTEGER NOT NULL DEFAULT 1
+                    );
+                    CREATE INDEX jobs_status ON jobs(status);
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        type TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        job_id TEXT,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE agent_meta (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

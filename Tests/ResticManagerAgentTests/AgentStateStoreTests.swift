@@ -1,0 +1,169 @@
+import Foundation
+import ResticManagerProtocol
+import Testing
+
+@testable import ResticManagerAgent
+
+@Suite struct AgentStateStoreTests {
+    func jobStarted(_ store: AgentStateStore, id: String = UUID().uuidString) throws -> AcceptedJob {
+        let job = AcceptedJob(id: id, kind: .backup, trigger: .manual, args: ["/etc"])
+        try store.acceptJob(job)
+        return job
+    }
+
+    @Test func outboxKeepsInsertionOrderAcrossMessageKinds() throws {
+        let store = try AgentStateStore.inMemory()
+        let job = try jobStarted(store)
+        try store.markRunning(job)
+        try store.appendLog(jobID: job.id, stream: .stdout, text: "one")
+        try store.enqueue([.jobProgress(JobProgressPayload(jobID: job.id, percentDone: 0.5))])
+        try store.appendLog(jobID: job.id, stream: .stderr, text: "two")
+        try store.finishJob(id: job.id, status: .succeeded, exitCode: 0, error: nil)
+        let entries = try store.outbox()
+        #expect(entries.map(\.type) == [.jobStarted, .logStream, .jobProgress, .logStream, .jobFinished])
+        #expect(entries.map(\.seq) == entries.map(\.seq).sorted())
+        // Every frame decodes as the message it stands for.
+        let decoded = try entries.map { try EnvelopeCodec.decode($0.frame) }
+        #expect(decoded.map(\.id) == entries.map(\.id))
+        guard case .logStream(let first) = decoded[1].message, case .logStream(let second) = decoded[3].message else {
+            Issue.record("expected log lines")
+            return
+        }
+        #expect((first.seq, first.payload, second.seq, second.stream) == (1, "one", 2, .stderr))
+        #expect(try store.outbox(after: entries[2].seq).map(\.id) == Array(entries[3...].map(\.id)))
+    }
+
+    @Test func ackRemovesOnlyNamedEntriesAndErrorDropsRefusedOne() throws {
+        let store = try AgentStateStore.inMemory()
+        try store.enqueue([
+            .commandResult(CommandResultPayload(jobID: "a", accepted: true)),
+            .commandResult(CommandResultPayload(jobID: "b", accepted: true)),
+            .commandResult(CommandResultPayload(jobID: "c", accepted: true)),
+        ])
+        let ids = try store.outbox().map(\.id)
+        #expect(try store.acknowledge(ids: [ids[0], "unknown"]) == 1)
+        #expect(try store.outbox().map(\.id) == [ids[1], ids[2]])
+        #expect(try store.dropRefused(id: ids[2])?.type == .commandResult)
+        #expect(try store.dropRefused(id: ids[2]) == nil)
+        #expect(try store.outbox().map(\.id) == [ids[1]])
+    }
+
+    @Test func crashRecoveryFailsRunningJobsAndKeepsQueuedOnes() throws {
+        let store = try AgentStateStore.inMemory()
+        let running = try jobStarted(store, id: "running")
+        try store.markRunning(running)
+        _ = try jobStarted(store, id: "queued")
+        _ = try store.acknowledge(ids: try store.outbox().map(\.id))
+
+        #expect(try store.failInterruptedJobs() == ["running"])
+        let failed = try #require(try store.job(id: "running"))
+        #expect(failed.status == .failed)
+        #expect(failed.error == "agent restarted during job")
+        #expect(try store.queuedJobs().map(\.id) == ["queued"])
+        let outbox = try store.outbox()
+        #expect(outbox.count == 1)
+        guard case .jobFinished(let finished) = try EnvelopeCodec.decode(outbox[0].frame).message else {
+            Issue.record("expected job.finished")
+            return
+        }
+        #expect(finished.jobID == "running" && finished.status == .failed && finished.error == "agent restarted during job")
+        // Ran once: a second start finds nothing to recover.
+        #expect(try store.failInterruptedJobs().isEmpty)
+        #expect(Set(try store.activeJobIDs()) == ["queued", "running"])
+    }
+
+    @Test func configMergeKeepsFieldsLeftEmpty() throws {
+        let store = try AgentStateStore.inMemory()
+        try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "secret", hookShell: "/bin/sh -c"))
+        let merged = try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "s3:http://h/b", repoPassword: "", repoUsername: "u"))
+        #expect(merged.repoURL == "s3:http://h/b")
+        #expect(merged.repoPassword == "secret")
+        #expect(merged.repoUsername == "u")
+        #expect(merged.hookShell == "/bin/sh -c")
+        var stored = try store.config()
+        #expect(stored.updatedAt != nil)
+        stored.updatedAt = merged.updatedAt  // SQLite keeps milliseconds only
+        #expect(stored == merged)
+        #expect(!merged.description.contains("secret"))
+    }
+
+    @Test func scheduleSetIsReplacedWholeWithItsAck() throws {
+        let store = try AgentStateStore.inMemory()
+        let first = ScheduleSetPayload(version: 1, schedules: [
+            Schedule(id: "s1", kind: .backup, cronExpr: "0 3 * * *", paths: ["/a"]),
+            Schedule(id: "s2", kind: .check, cronExpr: "@daily"),
+        ])
+        try store.replaceSchedules(first)
+        #expect(try store.scheduleSet().schedules == first.schedules)
+        let second = ScheduleSetPayload(version: 2, schedules: [Schedule(id: "s3", kind: .prune, cronExpr: "@weekly")])
+        try store.replaceSchedules(second)
+        let stored = try store.scheduleSet()
+        #expect(stored.version == 2)
+        #expect(stored.schedules.map(\.id) == ["s3"])
+        let acks = try store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
+        #expect(acks.compactMap { if case .scheduleAck(let ack) = $0 { ack.version } else { nil } } == [Int64(1), 2])
+    }
+
+    @Test func failedScheduleReplaceLeavesOldSetAndNoAck() throws {
+        let store = try AgentStateStore.inMemory()
+        try store.replaceSchedules(ScheduleSetPayload(version: 1, schedules: [Schedule(id: "s1", kind: .backup, cronExpr: "@daily")]))
+        let before = try store.outboxCount()
+        // Duplicate ids violate the primary key half-way through the transaction.
+        let broken = ScheduleSetPayload(version: 2, schedules: [
+            Schedule(id: "n1", kind: .backup, cronExpr: "@daily"), Schedule(id: "n1", kind: .check, cronExpr: "@daily"),
+        ])
+        #expect(throws: (any Error).self) { try store.replaceSchedules(broken) }
+        let stored = try store.scheduleSet()
+        #expect(stored.version == 1 && stored.schedules.map(\.id) == ["s1"])
+        #expect(try store.outboxCount() == before)
+    }
+
+    @Test func stateFilesArePrivate() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-state-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try AgentStateStore.open(stateDirectory: directory)
+        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:8080", agentToken: "rma_x", hostID: "h"))
+        let dirMode = try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int
+        let fileMode = try FileManager.default.attributesOfItem(
+            atPath: AgentStateStore.databasePath(stateDirectory: directory))[.posixPermissions] as? Int
+        #expect(dirMode == 0o700)
+        #expect(fileMode == 0o600)
+        #expect(try AgentStateStore.open(stateDirectory: directory).credential()?.agentToken == "rma_x")
+    }
+}
+
+@Suite struct CommandValidationTests {
+    let config = StoredConfig(repoURL: "/srv/repo", repoPassword: "pw")
+    let schedules = StoredScheduleSet(version: 1, schedules: [
+        Schedule(id: "s1", kind: .backup, cronExpr: "@daily", paths: ["/data"]),
+        Schedule(id: "f1", kind: .forget, cronExpr: "@daily", retentionPolicy: try! RawJSON(text: #"{"keep_last":2}"#)),
+    ])
+
+    func refusal(_ run: CommandRunPayload, config: StoredConfig? = nil) -> String? {
+        switch CommandValidation.job(for: run, config: config ?? self.config, schedules: schedules) {
+        case .success: nil
+        case .failure(let refusal): refusal.reason
+        }
+    }
+
+    @Test func refusesWhatCannotRun() {
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .backup, args: ["/x"]), config: StoredConfig())?
+            .contains("no repository") == true)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .backup, scheduleID: "nope"))?.contains("unknown schedule") == true)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .backup, args: ["--password-file=/x"]))?.contains("not a path") == true)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .check, args: ["/x"]))?.contains("only allowed for backup") == true)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .forget))?.contains("schedule_id") == true)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .backup)) != nil)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .restore)) != nil)
+    }
+
+    @Test func acceptsRunNowOfScheduleWithItsDefinition() throws {
+        let job = try CommandValidation.job(
+            for: CommandRunPayload(jobID: "j", kind: .backup, scheduleID: "s1"), config: config, schedules: schedules
+        ).get()
+        #expect(job.schedule?.paths == ["/data"])
+        #expect(JobSpecFactory.spec(for: job).paths == ["/data"])
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .forget, scheduleID: "f1")) == nil)
+        #expect(refusal(CommandRunPayload(jobID: "j", kind: .unlock)) == nil)
+    }
+}
