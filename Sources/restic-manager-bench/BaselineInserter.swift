@@ -11,7 +11,8 @@ struct BaselineInserter {
     let jobCount: Int
     let batchSize: Int
 
-    /// The server's insert, verbatim.
+    /// The server's insert, verbatim; like the server, it binds timestamps
+    /// as `StoredDate.text`.
     private static let insertSQL =
         "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)"
 
@@ -40,7 +41,7 @@ struct BaselineInserter {
                 let statement = try db.cachedStatement(sql: Self.insertSQL)
                 for seq in firstSeq..<firstSeq + Int64(batchSize) {
                     try statement.execute(arguments: [
-                        jobIDs[job], seq, Date(), "stdout", LogLineSample.payload(seq: seq),
+                        jobIDs[job], seq, StoredDate.text(Date()), "stdout", LogLineSample.payload(seq: seq),
                     ])
                 }
             }

@@ -68,7 +68,9 @@ extension AppDatabase {
             try requireOwnJob(db, line.jobID, hostID: hostID, owners: &jobOwners)
             let statement = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)")
-            try statement.execute(arguments: [line.jobID, line.seq, line.ts, line.stream.rawValue, line.payload])
+            // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
+            try statement.execute(
+                arguments: [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
             touched.insert(JobID(line.jobID))
             return db.changesCount > 0 ? .applied : .duplicate
         }
