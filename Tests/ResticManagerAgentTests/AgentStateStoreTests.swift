@@ -118,6 +118,22 @@ import Testing
         #expect(try store.outboxCount() == before)
     }
 
+    @Test func enrollingAsAnotherHostClearsTheOldHostsState() throws {
+        let store = try AgentStateStore.inMemory()
+        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_a", hostID: "h1"))
+        try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "pw"))
+        try store.replaceSchedules(ScheduleSetPayload(version: 3, schedules: [Schedule(id: "s", kind: .check, cronExpr: "@daily")]))
+        _ = try jobStarted(store)
+        // Same host again (a new token): state kept.
+        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_b", hostID: "h1"))
+        #expect(try store.config().hasRepository && store.scheduleSet().version == 3)
+        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_c", hostID: "h2"))
+        #expect(try !store.config().hasRepository)
+        #expect(try store.scheduleSet() == StoredScheduleSet())
+        #expect(try store.queuedJobs().isEmpty && store.outboxCount() == 0)
+        #expect(try store.credential()?.agentToken == "rma_c")
+    }
+
     @Test func stateFilesArePrivate() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-state-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }

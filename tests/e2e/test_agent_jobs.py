@@ -65,9 +65,17 @@ def test_enroll_bad_input_is_one_line_error(server, tmp_path):
     assert result.returncode != 0 and "--insecure" in result.stderr
     result = run_agent_command("run", "--state-dir", str(tmp_path / "never-enrolled"))
     assert result.returncode != 0 and "not enrolled" in result.stderr
-    for command in ([], ["enroll"], ["run"], ["status"]):
-        help_result = run_agent_command(*command, "--help")
-        assert help_result.returncode == 0 and "--log-format" in help_result.stdout or command == []
+    root_help = run_agent_command("--help")
+    assert root_help.returncode == 0
+    assert all(name in root_help.stdout for name in ("enroll", "run", "status"))
+    for command in ("enroll", "run", "status"):
+        help_result = run_agent_command(command, "--help")
+        assert help_result.returncode == 0 and "--log-format" in help_result.stdout and "--state-dir" in help_result.stdout
+    bad_format = run_agent_command("status", "--log-format", "xml", "--state-dir", str(tmp_path))
+    assert bad_format.returncode != 0 and bad_format.stderr.strip().splitlines() == [
+        "error: --log-format must be text or json"], bad_format.stderr
+    bad_level = run_agent_command("run", "--log-level", "loud", "--state-dir", str(tmp_path))
+    assert bad_level.returncode != 0 and len(bad_level.stderr.strip().splitlines()) == 1
 
 
 def test_adhoc_backup_snapshot_and_stats_reach_server(server, admin, tmp_path, agent_setup, repo):
@@ -167,3 +175,17 @@ def test_status_shows_schedules_next_runs_and_jobs(server, admin, tmp_path, agen
     assert '"0 3 * * *"' in status.stdout and "next " in status.stdout
     assert " init  succeeded" in status.stdout
     assert AGENT_BINARY.exists()
+
+
+def test_json_log_format_is_one_object_per_line(server, admin, tmp_path):
+    enrolled = enroll_agent(admin, tmp_path)
+    agent = start_agent(enrolled.state_dir, "--log-format", "json")
+    try:
+        wait_online(admin, enrolled.host_id)
+        wait_for(lambda: "connected to server" in agent.log_text(), timeout=10, message="connected logged")
+    finally:
+        agent.stop()
+    lines = [line for line in agent.log_text().splitlines() if line.strip()]
+    objects = [json.loads(line) for line in lines]
+    assert all({"ts", "level", "message"} <= set(obj) for obj in objects)
+    assert any(obj["message"] == "agent stopped" for obj in objects)

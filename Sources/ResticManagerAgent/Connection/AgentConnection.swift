@@ -111,19 +111,22 @@ public struct AgentConnection: Service {
     }
 
     private func connectOnce() async -> Ending {
-        var configuration = WebSocketClientConfiguration(maxFrameSize: FrameLimits.maxFrameBytes)
+        // Pings find a dead server (half-open TCP) that our heartbeats, which
+        // are never answered, would not: an unanswered ping closes the socket.
+        var configuration = WebSocketClientConfiguration(
+            maxFrameSize: FrameLimits.maxFrameBytes, autoPing: .enabled(timePeriod: Self.heartbeatInterval))
         configuration.additionalHeaders[.authorization] = "Bearer \(token)"
         let session = ConnectionSession(store: store, handler: handler, logger: logger)
         let started = ContinuousClock.now
         do {
-            let hello = await hello()
             let close = try await WebSocketClient.connect(
                 url: endpoint.webSocketURL, configuration: configuration, tlsConfiguration: tlsConfiguration,
                 logger: logger
             ) { inbound, outbound, _ in
                 record("connected", error: nil)
                 logger.info("connected to server", metadata: ["url": "\(endpoint.webSocketURL)"])
-                try await session.run(inbound: inbound, outbound: outbound, hello: hello)
+                // Built now, so active_jobs is as fresh as it can be.
+                try await session.run(inbound: inbound, outbound: outbound, hello: await hello())
             }
             let reason = close.map { "closed by server (\($0.closeCode)\($0.reason.map { ": \($0)" } ?? ""))" }
                 ?? "connection closed"

@@ -62,8 +62,10 @@ public struct AgentStateStore: Sendable {
         let path = databasePath(stateDirectory: stateDirectory)
         // The credential and repository secrets live in this file: nobody
         // but the agent's user may read it, including its WAL and SHM files.
-        let oldMask = umask(0o077)
-        defer { umask(oldMask) }
+        #if !os(Windows)
+            let oldMask = umask(0o077)
+            defer { umask(oldMask) }
+        #endif
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
@@ -91,8 +93,17 @@ public struct AgentStateStore: Sendable {
 
     // MARK: Credential
 
+    /// Saves the credential. Enrolling as a different host starts from a
+    /// clean slate: the old host's config, schedules, jobs and unsent events
+    /// belong to a host this agent no longer is.
     public func saveCredential(_ credential: AgentCredential) throws {
         try writer.write { db in
+            let previous = try String.fetchOne(db, sql: "SELECT host_id FROM credential WHERE id = 1")
+            if let previous, previous != credential.hostID {
+                for table in ["repo_config", "schedule_set", "schedules", "jobs", "outbox", "agent_meta"] {
+                    try db.execute(sql: "DELETE FROM \(table)")
+                }
+            }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO credential (id, server_url, agent_token, host_id, enrolled_at)

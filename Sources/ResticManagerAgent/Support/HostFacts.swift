@@ -17,9 +17,13 @@ public struct HostFacts: Sendable, Equatable {
     }
 
     static func currentHostname() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return ProcessInfo.processInfo.hostName }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #if os(Windows)
+            let name = ProcessInfo.processInfo.hostName
+        #else
+            var buffer = [CChar](repeating: 0, count: 256)
+            guard gethostname(&buffer, buffer.count) == 0 else { return ProcessInfo.processInfo.hostName }
+            let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #endif
         return name.isEmpty ? "localhost" : name
     }
 
