@@ -12,10 +12,8 @@ import threading
 import uuid
 
 import requests
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
-from conftest import Client, EnrolledHost, Server
+from conftest import Client, EnrolledHost, Server, handshake_status
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -255,15 +253,9 @@ class SSEReader:
 
 def assert_socket_refused(server: Server, token: str | None) -> int:
     """The agent socket refuses `token` with HTTP 401 before the upgrade (SPEC §4)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        websocket = connect(server.ws_url, additional_headers=headers, open_timeout=10)
-    except InvalidStatus as refused:
-        status = refused.response.status_code
-        assert status == 401, f"refused with {status}, not 401"
-        return status
-    websocket.close()
-    raise AssertionError("the agent socket accepted a token it should refuse")
+    status = handshake_status(server, {"Authorization": f"Bearer {token}"} if token else {})
+    assert status == 401, f"the agent socket answered {status}, not 401"
+    return status
 
 
 def enroll_bare_host(admin: Client, hostname: str = "bare-host") -> EnrolledHost:

@@ -206,8 +206,9 @@ class Agent:
     """A protocol-v1 agent speaking raw JSON over a real WebSocket."""
 
     def __init__(self, server: Server, token: str, *, hello: bool = True, active_jobs=None, max_size=2**22):
+        # Entered by hand because the connection outlives this call; close() ends it.
         self.ws = connect(server.ws_url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=max_size,
-                          open_timeout=10)
+                          open_timeout=10).__enter__()
         self.inbox: list[dict] = []
         self.config = None
         self.schedules = None
@@ -388,8 +389,8 @@ def handshake_status(server: Server, headers: dict | None) -> int | None:
     """Tries the WebSocket upgrade; returns the HTTP status of a refused handshake, None if it succeeded."""
     from websockets.exceptions import InvalidStatus
     try:
-        ws = connect(server.ws_url, additional_headers=headers or {}, open_timeout=10)
+        with connect(server.ws_url, additional_headers=headers or {}, open_timeout=10):
+            pass
     except InvalidStatus as refused:
         return refused.response.status_code
-    ws.close()
     return None
