@@ -104,7 +104,13 @@ def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Pat
         match = re.search(r"url=(https?://[^\s]+) .*listening", text) or re.search(r'"url":"(https?://[^"]+)"', text)
         return match.group(1) if match else None
 
-    base_url = wait_for(listening_url, timeout=30, message="server to listen")
+    try:
+        base_url = wait_for(listening_url, timeout=30, message="server to listen")
+    except BaseException:
+        # A server that never listened must not outlive the test.
+        process.kill()
+        process.wait()
+        raise
     # The admin password (first start only) is written before "listening"; a restart writes nothing.
     stderr = wait_for(lambda: (stderr_path.read_text(),) if data_dir.exists() else None, timeout=5,
                       message="stderr")[0]
