@@ -29,6 +29,14 @@ let package = Package(
         .target(name: "ResticManagerProtocol"),
         // Domain logic shared by server and agent (cron).
         .target(name: "ResticManagerCore"),
+        // `--log-format`/`--log-level` and the JSON log handler, shared by both binaries.
+        .target(
+            name: "ResticManagerLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         .target(name: "ResticManagerCrypto", dependencies: ["CSodium", "CArgon2"]),
@@ -57,6 +65,7 @@ let package = Package(
             name: "restic-manager-server",
             dependencies: [
                 "ResticManagerServer",
+                "ResticManagerLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,6 +92,7 @@ let package = Package(
             name: "restic-manager-agent",
             dependencies: [
                 "ResticManagerAgent",
+                "ResticManagerLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ResticManagerAgent
+import ResticManagerLogging
 
 @main
 struct AgentCommand: AsyncParsableCommand {
@@ -38,27 +39,6 @@ struct AgentCommand: AsyncParsableCommand {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-struct LogOptions: ParsableArguments {
-    @Option(help: "Log format: text or json.")
-    var logFormat: String = "text"
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard AgentLogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-    }
-
-    func bootstrap() -> Logger {
-        AgentLogging.bootstrap(format: AgentLogFormat(rawValue: logFormat) ?? .text,
-                               level: Logger.Level(rawValue: logLevel) ?? .info)
-        return Logger(label: "restic-manager-agent")
-    }
 }
 
 struct StateOptions: ParsableArguments {
@@ -108,7 +88,7 @@ struct Enroll: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = logOptions.bootstrap()
+        let logger = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
         let endpoint = try ServerEndpoint(server, insecure: insecure)
         let store: AgentStateStore
         do {
@@ -160,7 +140,7 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = logOptions.bootstrap()
+        let logger = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
         do {
             try await AgentRuntime.run(
                 AgentRunOptions(stateDirectory: state.stateDir, resticPath: restic, caFile: caFile, insecure: insecure),
@@ -186,7 +166,7 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        _ = logOptions.bootstrap()
+        _ = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
         let path = AgentStateStore.databasePath(stateDirectory: state.stateDir)
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure("no agent state in \(state.stateDir); enroll first")

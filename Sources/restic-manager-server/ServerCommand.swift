@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ResticManagerLogging
 import ResticManagerServer
 
 @main
@@ -11,26 +12,6 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Runs restic backups on a fleet of hosts from one place.",
         version: serverVersion,
         subcommands: [Serve.self, UserCommand.self])
-}
-
-struct LogOptions: ParsableArguments {
-    @Option(help: "Log format: text or json.")
-    var logFormat: String = "text"
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-    }
-
-    func bootstrap() -> Logger {
-        LogSetup.bootstrap(format: LogFormat(rawValue: logFormat) ?? .text, level: Logger.Level(rawValue: logLevel) ?? .info)
-        return Logger(label: "restic-manager")
-    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -81,7 +62,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = logOptions.bootstrap()
+        let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
         let address = ListenAddress(listen)!
         var settings = ServerSettings(baseURL: baseURL)
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
@@ -139,7 +120,7 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap()
+            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
             let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
             let generated = try await reportingErrors {
                 try await admin.add(username: username, role: role, password: passwordStdin ? try readPassword() : nil)
@@ -155,7 +136,7 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap()
+            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
             let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
             print("USERNAME\tROLE\tDISABLED")
             for user in try await admin.list() {
@@ -172,7 +153,7 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap()
+            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
             let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
             let generated = try await reportingErrors {
                 try await admin.setPassword(username: username, password: passwordStdin ? try readPassword() : nil)
@@ -190,7 +171,7 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap()
+            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
             let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
             try await reportingErrors { try await admin.setDisabled(username: username, disabled: !enable) }
             print("\(username) \(enable ? "enabled" : "disabled")")
