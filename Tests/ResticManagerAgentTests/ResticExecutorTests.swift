@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import ResticManagerCore
 #endif
 
 /// Everything that runs the real restic against real repositories. One
@@ -39,7 +40,7 @@ extension ResticIntegrationTests {
             #expect(outcome.exitCode == 0)
             #expect(outcome.error == nil)
             let stats = try #require(outcome.stats)
-            let summary = try #require(JSONTree.parse(stats.text))
+            let summary = try #require(JSONValue.parse(stats.text))
             #expect(summary["message_type"]?.stringValue == "summary")
             #expect(summary["files_new"]?.int64Value == 2)
             let snapshotID = try #require(summary["snapshot_id"]?.stringValue)
@@ -160,7 +161,7 @@ extension ResticIntegrationTests {
                 )
                 try #require(outcome.status == .succeeded)
                 lastSnapshotID = try #require(
-                    outcome.stats.flatMap { JSONTree.parse($0.text)?["snapshot_id"]?.stringValue }
+                    outcome.stats.flatMap { JSONValue.parse($0.text)?["snapshot_id"]?.stringValue }
                 )
             }
             #expect(try await Support.reporter().snapshots(repo).count == 3)
@@ -241,8 +242,12 @@ extension ResticIntegrationTests {
                 stopsOnTaskCancellation: true
             )
             let holderTask = Task { try await holder.run(onLine: { _ in }) }
+            // Only a finished lock file counts: restic writes it under a
+            // temporary name first, and killing it then leaves no lock.
             try await Support.waitUntil("restic to create its lock") {
-                !((try? FileManager.default.contentsOfDirectory(atPath: repo.url + "/locks")) ?? []).isEmpty
+                ((try? FileManager.default.contentsOfDirectory(atPath: repo.url + "/locks")) ?? []).contains {
+                    $0.count == 64 && $0.allSatisfy(\.isHexDigit)
+                }
             }
             let resticProcess = try #require(
                 Support.processes(withArgument: marker).first {

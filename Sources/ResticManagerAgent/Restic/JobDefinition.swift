@@ -1,4 +1,5 @@
 import ResticManagerProtocol
+import ResticManagerCore
 
 /// A `forget` job's `retention_policy`, checked.
 ///
@@ -141,7 +142,7 @@ struct JobOptions: Sendable, Equatable {
         }
     }
 
-    private static func flag(_ value: JSONTree?, field: String) throws(JobSpecError) -> Bool {
+    private static func flag(_ value: JSONValue?, field: String) throws(JobSpecError) -> Bool {
         guard let value, !value.isNull else { return false }
         guard case .bool(let flag) = value else {
             throw JobSpecError(reason: "options.\(field) must be true or false")
@@ -149,7 +150,7 @@ struct JobOptions: Sendable, Equatable {
         return flag
     }
 
-    private static func rate(_ value: JSONTree?, field: String) throws(JobSpecError) -> Int64? {
+    private static func rate(_ value: JSONValue?, field: String) throws(JobSpecError) -> Int64? {
         guard let value, !value.isNull else { return nil }
         guard case .integer(let rate) = value, rate > 0 else {
             throw JobSpecError(reason: "options.\(field) must be a positive integer (KiB/s)")
@@ -182,9 +183,9 @@ struct JobOptions: Sendable, Equatable {
 /// Shared checks for the raw JSON fields of a job definition.
 enum JobDefinitionJSON {
     /// The members of an object field; an absent or `null` field is empty.
-    static func object(_ raw: RawJSON?, field: String) throws(JobSpecError) -> [String: JSONTree] {
+    static func object(_ raw: RawJSON?, field: String) throws(JobSpecError) -> [String: JSONValue] {
         guard let raw, !raw.isNull else { return [:] }
-        guard let tree = JSONTree.parse(raw.text) else {
+        guard let tree = JSONValue.parse(raw.text) else {
             throw JobSpecError(reason: "\(field) is not valid JSON")
         }
         guard case .object(let members) = tree else {
@@ -193,7 +194,7 @@ enum JobDefinitionJSON {
         return members
     }
 
-    static func strings(_ value: JSONTree, field: String) throws(JobSpecError) -> [String] {
+    static func strings(_ value: JSONValue, field: String) throws(JobSpecError) -> [String] {
         guard case .array(let items) = value else {
             throw JobSpecError(reason: "\(field) must be a list of strings")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ResticManagerProtocol
+import ResticManagerCore
 
 /// A restic command run for a report failed.
 public struct ResticCommandError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -45,7 +46,7 @@ public struct RepositoryReporter: Sendable {
 
     /// Parses `restic snapshots --json` output.
     static func parseSnapshots(_ output: String) throws(ResticCommandError) -> [Snapshot] {
-        guard case .array(let items)? = JSONTree.parse(output) else {
+        guard case .array(let items)? = JSONValue.parse(output) else {
             throw ResticCommandError(command: "snapshots", exitCode: 0, message: "unexpected output (not a JSON list)")
         }
         var snapshots: [Snapshot] = []
@@ -90,8 +91,8 @@ public struct RepositoryReporter: Sendable {
         locks: String,
         lastCheck: (at: Date, status: String)?
     ) throws(ResticCommandError) -> RepoStatsPayload {
-        guard let raw = JSONTree.parse(rawData), case .object = raw,
-            let restore = JSONTree.parse(restoreSize), case .object = restore
+        guard let raw = JSONValue.parse(rawData), case .object = raw,
+            let restore = JSONValue.parse(restoreSize), case .object = restore
         else {
             throw ResticCommandError(command: "stats", exitCode: 0, message: "unexpected output (not a JSON object)")
         }
@@ -167,7 +168,7 @@ public struct RepositoryReporter: Sendable {
         return stdout.joined(separator: "\n")
     }
 
-    private static func strings(_ value: JSONTree?) -> [String] {
+    private static func strings(_ value: JSONValue?) -> [String] {
         guard case .array(let items)? = value else { return [] }
         return items.compactMap(\.stringValue)
     }

@@ -1,4 +1,5 @@
 import ResticManagerProtocol
+import ResticManagerCore
 
 /// Turns restic's output lines, as they arrive, into job events, and keeps
 /// what the outcome needs: the `summary` message, the number of read
@@ -50,9 +51,9 @@ struct ResticOutputInterpreter {
             stderrTail.append(text)
             if stderrTail.count > Self.stderrTailLength { stderrTail.removeFirst() }
         }
-        let message: JSONTree? =
+        let message: JSONValue? =
             if let first = text.first(where: { !$0.isWhitespace }), first == "{" || first == "[" {
-                JSONTree.parse(text)
+                JSONValue.parse(text)
             } else {
                 nil
             }
@@ -112,7 +113,7 @@ struct ResticOutputInterpreter {
         return [.progress(held)]
     }
 
-    private func progress(fromStatus status: JSONTree, at now: ContinuousClock.Instant) -> JobProgressPayload? {
+    private func progress(fromStatus status: JSONValue, at now: ContinuousClock.Instant) -> JobProgressPayload? {
         guard let percent = status["percent_done"]?.doubleValue else { return nil }
         let bytesDone = status["bytes_done"]?.int64Value ?? 0
         let elapsed = (now - startedAt) / .seconds(1)
@@ -128,7 +129,7 @@ struct ResticOutputInterpreter {
         )
     }
 
-    private func progress(fromSummary summary: JSONTree) -> JobProgressPayload? {
+    private func progress(fromSummary summary: JSONValue) -> JobProgressPayload? {
         guard let files = summary["total_files_processed"]?.int64Value,
             let bytes = summary["total_bytes_processed"]?.int64Value
         else { return nil }

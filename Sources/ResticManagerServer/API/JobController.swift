@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import ResticManagerProtocol
+import ResticManagerCore
 
 struct JobResponse: ResponseEncodable, Sendable {
     let id: String

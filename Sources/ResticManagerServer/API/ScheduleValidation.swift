@@ -82,7 +82,7 @@ enum ScheduleValidation {
             let field = "retention_policy.\(key)"
             switch key {
             case _ where retentionCounts.contains(key):
-                guard case .number(let number) = member, number.rounded() == number, number >= 0, number <= 1_000_000
+                guard let number = member.int64Value, number >= 0, number <= 1_000_000
                 else { throw APIError.validation(field, "must be a whole number from 0 to 1000000") }
                 if number > 0 { keeps += 1 }
             case "keep_within":
@@ -116,7 +116,7 @@ enum ScheduleValidation {
             case "one_file_system", "exclude_caches":
                 guard case .bool = member else { throw APIError.validation(field, "must be true or false") }
             case "limit_upload_kib", "limit_download_kib":
-                guard case .number(let number) = member, number.rounded() == number, number >= 1, number <= 1e9 else {
+                guard let number = member.int64Value, number >= 1, number <= 1_000_000_000 else {
                     throw APIError.validation(field, "must be a whole number of KiB/s from 1 to 1000000000")
                 }
             case "compression":

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ResticManagerCore
 
 /// The audit log, liveness, metrics and the OpenAPI document.
 struct SystemController {
