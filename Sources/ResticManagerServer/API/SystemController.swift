@@ -24,18 +24,24 @@ struct SystemController {
                     access: .admin, use: audit)
     }
 
-    func addPublicRoutes(
-        to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog, openAPI: @escaping @Sendable () -> Data
-    ) {
+    func addPublicRoutes(to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog) {
         router.route(.get, "/healthz", catalog: catalog, prefix: "", summary: "Liveness", access: .anyone, use: healthz)
         router.route(.get, "/metrics", catalog: catalog, prefix: "",
                      summary: "Prometheus metrics (a viewer's credentials unless served publicly)",
                      access: services.settings.metricsPublic ? .anyone : .viewer, use: metrics)
-        router.route(.get, "/api/v1/openapi.json", catalog: catalog, prefix: "", summary: "This document",
-                     access: .anyone) { _, _ in
+    }
+
+    /// Registers the OpenAPI document. Call it last: the document is
+    /// rendered once, from every route recorded so far and itself.
+    func addOpenAPIRoute(to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog) {
+        let path = "/api/v1/openapi.json"
+        catalog.record(DocumentedRoute(method: .get, path: path, summary: "This document", access: .anyone,
+                                       successStatus: 200, hasBody: false))
+        let document = ByteBuffer(data: catalog.openAPIDocument(version: serverVersion))
+        router.get(RouterPath(path)) { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: openAPI())))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: document))
         }
     }
 

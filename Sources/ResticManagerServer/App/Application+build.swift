@@ -117,22 +117,9 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog) -> Router<Ap
     JobController(services: services).addRoutes(to: user, catalog: catalog)
     let system = SystemController(services: services)
     system.addRoutes(to: user, catalog: catalog)
-    // The document is built after every route is registered, on first use.
-    let document = OpenAPIDocumentCache(catalog: catalog)
-    system.addPublicRoutes(to: router, catalog: catalog) { document.data }
-    document.freeze()
+    system.addPublicRoutes(to: router, catalog: catalog)
+    system.addOpenAPIRoute(to: router, catalog: catalog)
     return router
-}
-
-/// Holds the OpenAPI document, rendered once from the finished catalog.
-final class OpenAPIDocumentCache: @unchecked Sendable {
-    // Written once in `freeze()` before the server starts, read-only after.
-    private let catalog: RouteCatalog
-    private(set) var data = Data()
-
-    init(catalog: RouteCatalog) { self.catalog = catalog }
-
-    func freeze() { data = catalog.openAPIDocument(version: serverVersion) }
 }
 
 func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> {
