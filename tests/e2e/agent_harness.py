@@ -125,7 +125,7 @@ def job(admin: Client, job_id: str) -> dict:
     return response.json()
 
 
-def wait_job_done(admin: Client, job_id: str, timeout: float = 90, interval: float = 0.2) -> dict:
+def wait_job_done(admin: Client, job_id: str, timeout: float = 90) -> dict:
     """Waits until the job is terminal on the server and returns it."""
     def done():
         response = admin.get(f"/api/v1/jobs/{job_id}")
@@ -135,7 +135,7 @@ def wait_job_done(admin: Client, job_id: str, timeout: float = 90, interval: flo
         current = response.json()
         return current if current["status"] in ("succeeded", "failed", "cancelled") else None
 
-    return wait_for(done, timeout=timeout, interval=interval, message=f"job {job_id} to finish")
+    return wait_for(done, timeout=timeout, interval=0.2, message=f"job {job_id} to finish")
 
 
 def job_logs(admin: Client, job_id: str) -> list[dict]:
