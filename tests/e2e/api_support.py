@@ -13,7 +13,7 @@ import uuid
 
 import requests
 
-from conftest import Client, EnrolledHost, Server, handshake_status
+from conftest import Client, EnrolledHost, HTTPVerbs, Server, handshake_status
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -118,7 +118,7 @@ def walk_pages(client, path: str, limit: int, params: dict | None = None) -> lis
         assert len(pages) < 1000, "cursor walk does not end"
 
 
-class TokenClient:
+class TokenClient(HTTPVerbs):
     """An HTTP client authenticated with `Authorization: Bearer <token>` only:
     no cookie and no CSRF header."""
 
@@ -127,24 +127,6 @@ class TokenClient:
         self.token = token
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, self.server.url(path), timeout=30, **kwargs)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
 
 
 class Anonymous(TokenClient):

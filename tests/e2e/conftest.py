@@ -129,18 +129,11 @@ def server(tmp_path):
     srv.stop()
 
 
-class Client:
-    """An HTTP client signed in as one user, with the CSRF header set."""
+class HTTPVerbs:
+    """Requests against `self.server` through `self.session`."""
 
-    def __init__(self, server: Server, username: str, password: str):
-        self.server = server
-        self.session = requests.Session()
-        response = self.session.post(server.url("/api/v1/auth/login"), json={"username": username, "password": password})
-        assert response.status_code == 200, response.text
-        self.csrf_token = response.json()["csrf_token"]
-        self.session.headers["X-CSRF-Token"] = self.csrf_token
-        self.user = response.json()["user"]
-        server.remember_secret(self.session.cookies["rm_session"])
+    server: "Server"
+    session: requests.Session
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.session.request(method, self.server.url(path), timeout=30, **kwargs)
@@ -159,6 +152,20 @@ class Client:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+
+class Client(HTTPVerbs):
+    """An HTTP client signed in as one user, with the CSRF header set."""
+
+    def __init__(self, server: Server, username: str, password: str):
+        self.server = server
+        self.session = requests.Session()
+        response = self.session.post(server.url("/api/v1/auth/login"), json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        self.csrf_token = response.json()["csrf_token"]
+        self.session.headers["X-CSRF-Token"] = self.csrf_token
+        self.user = response.json()["user"]
+        server.remember_secret(self.session.cookies["rm_session"])
 
 
 @pytest.fixture
