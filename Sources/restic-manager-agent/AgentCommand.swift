@@ -41,6 +41,22 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// How the agent trusts the server: extra CAs, and plain connections to
+/// non-loopback hosts. `enroll` and `run` share them.
+struct ServerTrustOptions: ParsableArguments {
+    @Option(help: "PEM file with extra CA certificates to trust for the server.")
+    var caFile: String?
+
+    @Flag(help: "Allow plain http:// and ws:// to a host that is not loopback.")
+    var insecure = false
+
+    func validate() throws {
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file \(caFile) is not a readable file")
+        }
+    }
+}
+
 struct StateOptions: ParsableArguments {
     @Option(help: "Directory holding the agent's state (credential, config, schedules, jobs, outbox).")
     var stateDir: String = Platform.defaultStateDirectory
@@ -63,21 +79,13 @@ struct Enroll: AsyncParsableCommand {
     @Option(help: "Display name of this host on the server (default: its hostname).")
     var name: String?
 
-    @Option(help: "PEM file with extra CA certificates to trust for the server.")
-    var caFile: String?
-
-    @Flag(help: "Allow plain http:// to a host that is not loopback.")
-    var insecure = false
-
+    @OptionGroup var trust: ServerTrustOptions
     @OptionGroup var state: StateOptions
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw ValidationError("--ca-file \(caFile) is not a readable file")
-        }
         do {
-            _ = try ServerEndpoint(server, insecure: insecure)
+            _ = try ServerEndpoint(server, insecure: trust.insecure)
         } catch {
             throw ValidationError(error.description)
         }
@@ -89,7 +97,7 @@ struct Enroll: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
-        let endpoint = try ServerEndpoint(server, insecure: insecure)
+        let endpoint = try ServerEndpoint(server, insecure: trust.insecure)
         let store: AgentStateStore
         do {
             store = try AgentStateStore.open(stateDirectory: state.stateDir)
@@ -101,7 +109,7 @@ struct Enroll: AsyncParsableCommand {
         do {
             enrolled = try await EnrollmentClient.enroll(
                 endpoint: endpoint, token: token.trimmingCharacters(in: .whitespaces), facts: facts, name: name,
-                caFile: caFile)
+                caFile: trust.caFile)
         } catch {
             throw CommandFailure(error.description)
         }
@@ -123,27 +131,19 @@ struct Run: AsyncParsableCommand {
     @Option(help: "restic executable (a path or a name on PATH; default: restic on PATH).")
     var restic: String?
 
-    @Option(help: "PEM file with extra CA certificates to trust for the server.")
-    var caFile: String?
-
-    @Flag(help: "Allow plain ws:// to a host that is not loopback.")
-    var insecure = false
-
+    @OptionGroup var trust: ServerTrustOptions
     @OptionGroup var state: StateOptions
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
         if let restic, restic.isEmpty { throw ValidationError("--restic must not be empty") }
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw ValidationError("--ca-file \(caFile) is not a readable file")
-        }
     }
 
     func run() async throws {
         let logger = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
         do {
             try await AgentRuntime.run(
-                AgentRunOptions(stateDirectory: state.stateDir, resticPath: restic, caFile: caFile, insecure: insecure),
+                AgentRunOptions(stateDirectory: state.stateDir, resticPath: restic, caFile: trust.caFile, insecure: trust.insecure),
                 logger: logger)
         } catch {
             throw CommandFailure(error.description)
