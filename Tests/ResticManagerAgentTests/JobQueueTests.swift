@@ -36,15 +36,10 @@ final class FakeRunner: JobRunning {
         return store
     }
 
-    func waitUntil(_ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+    /// Waits on `condition` with the suite-wide deadline helper; a store
+    /// error counts as "not yet".
+    func waitUntil(_ what: Comment, _ condition: () throws -> Bool) async throws {
+        try await ResticTestSupport.waitUntil(what, timeout: .seconds(10)) { (try? condition()) ?? false }
     }
 
     @Test func jobEventsGoThroughTheOutboxInOrderAndQueuedJobsCanBeCancelled() async throws {
@@ -55,11 +50,11 @@ final class FakeRunner: JobRunning {
         try store.acceptJob(AcceptedJob(id: "j2", kind: .backup, trigger: .manual, args: ["/other"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil { try store.job(id: "j1")?.status == .running && store.outboxCount() >= 4 }
+        try await waitUntil("j1 running with its first events") { try store.job(id: "j1")?.status == .running && store.outboxCount() >= 4 }
         await queue.cancel(jobID: "j2")
         #expect(try store.job(id: "j2")?.status == .cancelled)
         runner.release.yield()
-        try await waitUntil { try store.job(id: "j1")?.status == .succeeded }
+        try await waitUntil("j1 succeeded") { try store.job(id: "j1")?.status == .succeeded }
         #expect(runner.started.withLock { $0 } == ["j1"])
 
         let messages = try store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
@@ -84,11 +79,11 @@ final class FakeRunner: JobRunning {
         try store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil { try store.job(id: "j1")?.status == .running }
-        try await waitUntil { runner.started.withLock { !$0.isEmpty } }
+        try await waitUntil("j1 running") { try store.job(id: "j1")?.status == .running }
+        try await waitUntil("the runner started") { runner.started.withLock { !$0.isEmpty } }
         await queue.cancel(jobID: "j1")
         runner.release.yield()
-        try await waitUntil { try store.job(id: "j1")?.status == .cancelled }
+        try await waitUntil("j1 cancelled") { try store.job(id: "j1")?.status == .cancelled }
     }
 
     @Test func jobWithoutRepositoryFailsClearly() async throws {
@@ -97,7 +92,7 @@ final class FakeRunner: JobRunning {
         try store.acceptJob(AcceptedJob(id: "j1", kind: .check, trigger: .schedule, scheduleID: "s1"))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil { try store.job(id: "j1")?.status == .failed }
+        try await waitUntil("j1 failed") { try store.job(id: "j1")?.status == .failed }
         #expect(try store.job(id: "j1")?.error == "no repository configured for this host")
     }
 
