@@ -5,10 +5,10 @@
 /// slower. For every date since 1582 the results are identical to
 /// `Calendar(identifier: .gregorian)`; before that Foundation switches to
 /// the Julian calendar, which no backup schedule cares about.
-enum CivilCalendar {
+public enum CivilCalendar {
     /// Days since 1970-01-01 (algorithm from Howard Hinnant's `chrono`
     /// date paper; exact for every year, negative ones included).
-    static func days(year: Int, month: Int, day: Int) -> Int {
+    public static func days(year: Int, month: Int, day: Int) -> Int {
         let shiftedYear = month <= 2 ? year - 1 : year
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
         let yearOfEra = shiftedYear - era * 400
@@ -19,7 +19,7 @@ enum CivilCalendar {
     }
 
     /// The inverse of `days(year:month:day:)`.
-    static func date(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func date(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ResticManagerCore
 
 /// Dates as GRDB stores them: the text of `Date.databaseValue`,
 /// "yyyy-MM-dd HH:mm:ss.SSS" in UTC, written by hand.
@@ -24,7 +25,8 @@ public enum StoredDate {
             ofDay += 86_400_000
             days -= 1
         }
-        let (year, month, day) = civilDate(daysSince1970: days)
+        let civil = CivilCalendar.date(fromDays: Int(days))
+        let (year, month, day) = (Int64(civil.year), Int64(civil.month), Int64(civil.day))
         return String(unsafeUninitializedCapacity: 23) { buffer in
             func put(_ value: Int64, digits: Int, at offset: Int) {
                 var value = value
@@ -48,19 +50,5 @@ public enum StoredDate {
             put(ofDay % 1000, digits: 3, at: 20)
             return 23
         }
-    }
-
-    /// Proleptic Gregorian year, month, day of a day count from 1970-01-01
-    /// (Howard Hinnant's `civil_from_days`).
-    private static func civilDate(daysSince1970 days: Int64) -> (Int64, Int64, Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
