@@ -37,11 +37,17 @@ public enum Tokens {
 
     /// A new token of `kind`: prefix + base64url(32 random bytes, no padding).
     public static func issue(_ kind: TokenKind) -> IssuedToken {
+        let plaintext = kind.prefix + randomValue()
+        return IssuedToken(plaintext: plaintext, hash: hash(plaintext))
+    }
+
+    /// 256 random bits as 43 base64url characters, without a prefix: for
+    /// secrets that are not tokens (a first password, a form nonce).
+    public static func randomValue() -> String {
         CryptoRuntime.requireReady()
         var random = CryptoRuntime.randomBytes(randomByteCount)
         defer { random.wipe() }
-        let plaintext = kind.prefix + SodiumEncoding.base64(random, variant: SodiumEncoding.base64URL)
-        return IssuedToken(plaintext: plaintext, hash: hash(plaintext))
+        return SodiumEncoding.base64(random, variant: SodiumEncoding.base64URL)
     }
 
     /// Lowercase hex SHA-256 of the token's UTF-8 bytes (prefix included).

@@ -42,54 +42,74 @@ struct AuthController {
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decode(as: LoginRequest.self, context: context)
-        let username = String(body.username.prefix(128))
-        let who = AuditActor(actor: "user:\(username)", ip: context.remoteIP)
-        if let wait = await services.loginThrottle.retryAfter(username: username, ip: context.remoteIP) {
+        let session = try await signIn(
+            username: body.username, password: body.password, userAgent: request.headers[.userAgent] ?? "",
+            ip: context.remoteIP)
+        let answer = SessionResponse(
+            user: UserSummary(session.user),
+            csrfToken: AuthenticationMiddleware.csrfToken(forSession: session.token))
+        var response = try answer.response(from: request, context: context)
+        response.setCookie(sessionCookie(session.token))
+        return response
+    }
+
+    /// Checks a username and password (throttled, and as slow for unknown
+    /// users as for known ones) and opens a session. The API and the login
+    /// page both sign in through here.
+    func signIn(username rawUsername: String, password: String, userAgent: String, ip: String) async throws
+        -> (user: UserRecord, token: String)
+    {
+        let username = String(rawUsername.prefix(128))
+        let who = AuditActor(actor: "user:\(username)", ip: ip)
+        if let wait = await services.loginThrottle.retryAfter(username: username, ip: ip) {
             throw APIError.tooManyRequests(retryAfter: wait)
         }
         // Over-long passwords are never valid, but cost the same as a wrong one.
-        let password = body.password.utf8.count <= PasswordService.maximumLength ? body.password : nil
+        let candidate = password.utf8.count <= PasswordService.maximumLength ? password : nil
         let user = try await services.database.user(username: username)
         var verification = PasswordVerification.invalid
-        if let user, let password {
-            verification = try await services.passwords.verify(password, against: user.passwordHash)
+        if let user, let candidate {
+            verification = try await services.passwords.verify(candidate, against: user.passwordHash)
         } else {
             // Same work for unknown users, so timing does not reveal which names exist.
-            try await services.passwords.verifyDummy(String(body.password.prefix(PasswordService.maximumLength)))
+            try await services.passwords.verifyDummy(String(password.prefix(PasswordService.maximumLength)))
         }
         guard let user, !user.disabled, case .valid(let needsRehash) = verification else {
-            await services.loginThrottle.recordFailure(username: username, ip: context.remoteIP)
+            await services.loginThrottle.recordFailure(username: username, ip: ip)
             try await services.database.recordFailedLogin(username: username, by: who)
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
         await services.loginThrottle.recordSuccess(username: username)
-        let rehashed = needsRehash ? try await services.passwords.hash(body.password) : nil
+        let rehashed = needsRehash ? try await services.passwords.hash(password) : nil
         try await services.database.recordLogin(userID: user.id, rehashedPassword: rehashed, by: who)
 
         let token = Tokens.issue(.session)
         try await services.database.createSession(
             userID: user.id, tokenHash: token.hash, lifetime: services.settings.sessionLifetime,
-            userAgent: request.headers[.userAgent] ?? "", ip: context.remoteIP)
-        let body2 = SessionResponse(
-            user: UserSummary(user), csrfToken: AuthenticationMiddleware.csrfToken(forSession: token.plaintext))
-        var response = try body2.response(from: request, context: context)
-        let cookie = Cookie(
-            name: AuthenticationMiddleware.sessionCookie, value: token.plaintext,
-            maxAge: Int(services.settings.sessionLifetime.components.seconds), path: "/",
+            userAgent: userAgent, ip: ip)
+        return (user, token.plaintext)
+    }
+
+    /// The `rm_session` cookie; an empty token with max-age 0 clears it.
+    func sessionCookie(_ token: String) -> Cookie {
+        Cookie(
+            name: AuthenticationMiddleware.sessionCookie, value: token,
+            maxAge: token.isEmpty ? 0 : Int(services.settings.sessionLifetime.components.seconds), path: "/",
             secure: services.settings.secureCookies, httpOnly: true, sameSite: .lax)
-        response.setCookie(cookie)
-        return response
     }
 
     @Sendable func logout(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await signOut(context)
+        var response = Response(status: .noContent)
+        response.setCookie(sessionCookie(""))
+        return response
+    }
+
+    /// Ends the session behind a cookie-authenticated request.
+    func signOut(_ context: AuthenticatedContext) async throws {
         if case .session(let hash) = context.principal.credential {
             try await services.database.deleteSession(tokenHash: hash, by: context.auditActor)
         }
-        var response = Response(status: .noContent)
-        response.setCookie(
-            Cookie(name: AuthenticationMiddleware.sessionCookie, value: "", maxAge: 0, path: "/",
-                   secure: services.settings.secureCookies, httpOnly: true, sameSite: .lax))
-        return response
     }
 
     @Sendable func me(_ request: Request, context: AuthenticatedContext) async throws -> SessionResponse {

@@ -142,8 +142,13 @@ struct HostController {
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
         try context.require(.operator)
+        return try await update(try await request.decode(as: UpdateRequest.self, context: context), context: context)
+    }
+
+    /// Renames the host of the request or changes its notes.
+    func update(_ body: UpdateRequest, context: AuthenticatedContext) async throws -> HostResponse {
+        try context.require(.operator)
         let host = try await requireHost(context)
-        let body = try await request.decode(as: UpdateRequest.self, context: context)
         let name = try body.name.map { try Validate.name($0, field: "name") }
         let notes = try body.notes.map { try Validate.text($0, field: "notes", maxLength: 4096) }
         _ = try await services.database.updateHost(id: host.id, name: name, notes: notes, by: context.auditActor)
@@ -152,11 +157,16 @@ struct HostController {
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await delete(context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Deletes the host of the request, revokes its agent token and drops its socket.
+    func delete(context: AuthenticatedContext) async throws {
         try context.require(.admin)
         let host = try await requireHost(context)
         try await services.database.revokeHost(id: host.id, by: context.auditActor)
         await services.hub.disconnect(hostID: host.id, reason: "host deleted")
-        return Response(status: .noContent)
     }
 
     @Sendable func getConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
@@ -171,8 +181,14 @@ struct HostController {
 
     @Sendable func putConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
         try context.require(.admin)
+        return try await setConfig(try await request.decode(as: ConfigRequest.self, context: context), context: context)
+    }
+
+    /// Validates and stores the repository config of the request's host,
+    /// sealing its secrets, and pushes it to the agent.
+    func setConfig(_ body: ConfigRequest, context: AuthenticatedContext) async throws -> ConfigResponse {
+        try context.require(.admin)
         let host = try await requireHost(context)
-        let body = try await request.decode(as: ConfigRequest.self, context: context)
         if let url = body.repoUrl { try RepositoryURL.validate(url) }
         let username = try body.repoUsername.map { try Validate.text($0, field: "repo_username", maxLength: 256) }
         let shell = try body.hookShell.map { try Validate.text($0, field: "hook_shell", maxLength: 256) }

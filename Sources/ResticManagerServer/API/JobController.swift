@@ -91,6 +91,14 @@ struct JobController {
         let hostID = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
         let body = try await request.decode(as: RunRequest.self, context: context)
+        return EditedResponse(status: .created, response: JobResponse(try await runNow(body, context: context)))
+    }
+
+    /// Queues a job on the request's host and dispatches it if the agent is connected.
+    func runNow(_ body: RunRequest, context: AuthenticatedContext) async throws -> JobRecord {
+        try context.require(.operator)
+        let hostID = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
         guard let kind = JobKind(rawValue: body.kind), Self.runnableKinds.contains(kind) else {
             throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
         }
@@ -138,8 +146,7 @@ struct JobController {
             trigger: context.principal.credential == .apiToken ? .api : .manual, args: args,
             expiresAfter: services.settings.jobExpiry, by: context.auditActor)
         await services.hub.dispatchQueuedJobs(hostID: hostID)
-        let current = try await services.database.job(id: job.id) ?? job
-        return EditedResponse(status: .created, response: JobResponse(current))
+        return try await services.database.job(id: job.id) ?? job
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<JobResponse> {
@@ -175,6 +182,12 @@ struct JobController {
     }
 
     @Sendable func cancel(_ request: Request, context: AuthenticatedContext) async throws -> JobResponse {
+        JobResponse(try await cancel(context: context))
+    }
+
+    /// Cancels the request's job: a queued one never runs, a running one is
+    /// told to stop.
+    func cancel(context: AuthenticatedContext) async throws -> JobRecord {
         try context.require(.operator)
         let job = try await requireJob(context)
         let updated = try await services.database.cancelJob(id: job.id, by: context.auditActor)
@@ -182,7 +195,7 @@ struct JobController {
             await services.hub.send(.commandCancel(CommandCancelPayload(jobID: job.id.rawValue)), to: job.hostId)
         }
         await services.jobEvents.notify([job.id])
-        return JobResponse(updated)
+        return updated
     }
 
     private static func afterSeq(_ request: Request) throws -> Int64 {

@@ -65,6 +65,8 @@ struct ScheduleController {
         group.route(.post, "/hosts/{id}/schedules", catalog: catalog,
                     summary: "Create a schedule; the response has the next 5 run times", access: .operator,
                     status: .created, hasBody: true, use: create)
+        group.route(.get, "/hosts/{id}/schedules/preview", catalog: catalog,
+                    summary: "Next five runs of cron_expr in the host's time zone", access: .viewer, use: preview)
         group.route(.get, "/schedules/{id}", catalog: catalog, summary: "One schedule", access: .viewer, use: get)
         group.route(.put, "/schedules/{id}", catalog: catalog, summary: "Replace a schedule (hooks need admin)",
                     access: .operator, hasBody: true, use: replace)
@@ -73,8 +75,7 @@ struct ScheduleController {
     }
 
     private func timeZone(of hostID: HostID) async throws -> TimeZone {
-        let name = try await services.database.host(id: hostID)?.timezone
-        return name.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        try await services.database.host(id: hostID)?.scheduleTimeZone ?? .utc
     }
 
     private func definition(_ body: ScheduleRequest, context: AuthenticatedContext, existing: ScheduleRecord?) throws
@@ -105,13 +106,22 @@ struct ScheduleController {
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let body = try await request.decode(as: ScheduleRequest.self, context: context)
+        return EditedResponse(status: .created, response: try await create(body, context: context))
+    }
+
+    /// Validates a new schedule for the request's host, stores it and pushes
+    /// the host's schedule set to its agent.
+    func create(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
+        try context.require(.operator)
+        let id = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let definition = try definition(body, context: context, existing: nil)
         let record = try await services.database.createSchedule(hostID: id, definition: definition, by: context.auditActor)
         await services.hub.pushSchedules(hostID: id)
-        return EditedResponse(status: .created, response: ScheduleResponse(record, timeZone: try await timeZone(of: id)))
+        return ScheduleResponse(record, timeZone: try await timeZone(of: id))
     }
 
-    private func requireSchedule(_ context: AuthenticatedContext) async throws -> ScheduleRecord {
+    func requireSchedule(_ context: AuthenticatedContext) async throws -> ScheduleRecord {
         let id = try context.parameters.require("id")
         guard let schedule = try await services.database.schedule(id: ScheduleID(id)),
             try await services.database.host(id: schedule.hostId) != nil
@@ -127,8 +137,14 @@ struct ScheduleController {
 
     @Sendable func replace(_ request: Request, context: AuthenticatedContext) async throws -> ScheduleResponse {
         try context.require(.operator)
+        _ = try await requireSchedule(context)
+        return try await replace(try await request.decode(as: ScheduleRequest.self, context: context), context: context)
+    }
+
+    /// Replaces the request's schedule and pushes the new set to the agent.
+    func replace(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
+        try context.require(.operator)
         let existing = try await requireSchedule(context)
-        let body = try await request.decode(as: ScheduleRequest.self, context: context)
         let definition = try definition(body, context: context, existing: existing)
         let record = try await services.database.updateSchedule(
             id: existing.id, definition: definition, by: context.auditActor)
@@ -137,10 +153,38 @@ struct ScheduleController {
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        _ = try await delete(context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Deletes the request's schedule; returns the host it belonged to.
+    func delete(context: AuthenticatedContext) async throws -> HostID {
         try context.require(.operator)
         let existing = try await requireSchedule(context)
         let hostID = try await services.database.deleteSchedule(id: existing.id, by: context.auditActor)
         await services.hub.pushSchedules(hostID: hostID)
-        return Response(status: .noContent)
+        return hostID
+    }
+
+    struct PreviewResponse: ResponseEncodable, Sendable {
+        let nextRuns: [Date]
+    }
+
+    /// The next five runs of a cron expression in the host's time zone, for
+    /// the schedule editor's live check; a bad expression gets the same 400
+    /// as saving it would.
+    @Sendable func preview(_ request: Request, context: AuthenticatedContext) async throws -> PreviewResponse {
+        try context.require(.viewer)
+        let id = HostID(try context.parameters.require("id"))
+        guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
+        let text = request.uri.queryParameters["cron_expr"].map(String.init) ?? ""
+        guard text.utf8.count <= 256 else { throw APIError.validation("cron_expr", "must be at most 256 characters") }
+        let expression: CronExpression
+        do {
+            expression = try CronExpression(text)
+        } catch {
+            throw APIError.validation("cron_expr", error.description)
+        }
+        return PreviewResponse(nextRuns: expression.nextRuns(after: Date(), in: try await timeZone(of: id), count: 5))
     }
 }

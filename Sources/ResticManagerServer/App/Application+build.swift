@@ -64,7 +64,13 @@ public func buildApplication(
     }
 
     let catalog = RouteCatalog()
-    let router = buildRouter(services, catalog: catalog)
+    let templates: WebTemplates
+    do {
+        templates = try WebTemplates()
+    } catch {
+        throw ServerStartError.webTemplates("\(error)")
+    }
+    let router = buildRouter(services, catalog: catalog, templates: templates)
     let agentRouter = buildAgentRouter(services)
 
     var server = HTTPServerBuilder.http1WebSocketUpgrade(
@@ -89,7 +95,7 @@ public func buildApplication(
         logger: logger)
 }
 
-func buildRouter(_ services: ServerServices, catalog: RouteCatalog) -> Router<AppRequestContext> {
+func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: WebTemplates) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorMappingMiddleware(logger: services.logger))
     router.add(middleware: AuthenticationMiddleware(database: services.database))
@@ -119,6 +125,7 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog) -> Router<Ap
     system.addRoutes(to: user, catalog: catalog)
     system.addPublicRoutes(to: router, catalog: catalog)
     system.addOpenAPIRoute(to: router, catalog: catalog)
+    WebUI(services: services, templates: templates).addRoutes(to: router)
     return router
 }
 
@@ -225,12 +232,14 @@ struct DataDirectory {
 public enum ServerStartError: Error, CustomStringConvertible {
     case dataDirectory(path: String, reason: String)
     case secretKey(String)
+    case webTemplates(String)
 
     public var description: String {
         switch self {
         case .dataDirectory(let path, let reason):
             "cannot use data dir \(path): \(reason); check that its parent exists and is writable"
         case .secretKey(let reason): reason
+        case .webTemplates(let reason): "\(reason); this build is broken, rebuild from a clean checkout"
         }
     }
 }
@@ -238,7 +247,6 @@ public enum ServerStartError: Error, CustomStringConvertible {
 /// The password of the `admin` user made on first start.
 enum FirstAdmin {
     static func randomPassword() -> String {
-        // A token without its prefix: 43 URL-safe characters, 256 bits.
-        String(Tokens.issue(.session).plaintext.dropFirst(TokenKind.session.prefix.count))
+        Tokens.randomValue()
     }
 }

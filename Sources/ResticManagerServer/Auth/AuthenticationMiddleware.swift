@@ -30,7 +30,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
         } else if let token = request.cookies[Self.sessionCookie]?.value, Tokens.kind(of: token) == .session {
             let hash = Tokens.hash(token)
             if let user = try await database.userForSession(tokenHash: hash) {
-                if request.method.isUnsafe, !Self.csrfExempt.contains(request.uri.path) {
+                // Page forms carry the token as a form field instead;
+                // WebPageMiddleware checks it for every non-API path.
+                if request.method.isUnsafe, request.uri.path.hasPrefix("/api/"),
+                    !Self.csrfExempt.contains(request.uri.path)
+                {
                     let sent = request.headers[Self.csrfHeader] ?? ""
                     guard Tokens.constantTimeEquals(sent, Self.csrfToken(forSession: token)) else {
                         throw APIError.forbidden("missing or wrong X-CSRF-Token header; use the csrf_token from login")

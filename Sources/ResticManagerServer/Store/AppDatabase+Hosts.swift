@@ -9,6 +9,10 @@ public struct HostSummary: Sendable, Equatable {
     public var scheduleVersion: ScheduleVersionRecord
     public var openAlerts: Int
     public var latestStats: RepoStatsRecord?
+    /// When the newest succeeded backup finished; nil if none ever did.
+    public var lastSuccessfulBackupAt: Date?
+    /// Whether an admin has set a repository URL for this host.
+    public var repositoryConfigured: Bool
 }
 
 /// The secrets of a host's repository, still sealed.
@@ -161,8 +165,14 @@ extension AppDatabase {
         let openAlerts = try Int.fetchOne(
             db, sql: "SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", arguments: [host.id]) ?? 0
         let stats = try RepoStatsRecord.filter(Column("host_id") == host.id.rawValue).order(Column("id").desc).fetchOne(db)
+        let lastSuccess = try Date.fetchOne(
+            db,
+            sql: "SELECT MAX(finished_at) FROM jobs WHERE host_id = ? AND kind = ? AND status = ?",
+            arguments: [host.id, JobKind.backup.rawValue, JobStatus.succeeded.rawValue])
+        let configured = try Bool.fetchOne(
+            db, sql: "SELECT repo_url != '' FROM host_config WHERE host_id = ?", arguments: [host.id]) ?? false
         return HostSummary(host: host, lastBackup: lastBackup, scheduleVersion: version, openAlerts: openAlerts,
-                           latestStats: stats)
+                           latestStats: stats, lastSuccessfulBackupAt: lastSuccess, repositoryConfigured: configured)
     }
 
     public func updateHost(id: HostID, name: String?, notes: String?, by who: AuditActor) async throws -> HostRecord {

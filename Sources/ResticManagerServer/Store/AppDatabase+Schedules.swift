@@ -23,6 +23,14 @@ extension AppDatabase {
         }
     }
 
+    /// Every enabled schedule of every active host, for the fleet overview.
+    public func enabledSchedulesByHost() async throws -> [HostID: [ScheduleRecord]] {
+        try await writer.read { db in
+            let schedules = try ScheduleRecord.filter(Column("enabled") == true).fetchAll(db)
+            return Dictionary(grouping: schedules, by: \.hostId)
+        }
+    }
+
     public func schedule(id: ScheduleID) async throws -> ScheduleRecord? {
         try await writer.read { db in
             try ScheduleRecord.fetchOne(db, key: id.rawValue)

@@ -205,3 +205,15 @@ public struct AuditRecord: SnakeCaseRecord, Sendable, Equatable {
 extension JobKind: DatabaseValueConvertible {}
 extension JobStatus: DatabaseValueConvertible {}
 extension JobTrigger: DatabaseValueConvertible {}
+
+extension HostRecord {
+    /// The zone the agent runs this host's schedules in (it reports it in
+    /// `hello`); UTC until it has.
+    public var scheduleTimeZone: TimeZone {
+        timezone.flatMap(TimeZone.init(identifier:)) ?? .utc
+    }
+}
+
+extension TimeZone {
+    static let utc = TimeZone(identifier: "UTC")!
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+
+/// The fields of a submitted HTML form (`application/x-www-form-urlencoded`).
+/// Percent-decoding is Hummingbird's `URLEncodedFormDecoder`; this type only
+/// adds the shapes forms use: trimmed text, one entry per line, checkboxes.
+struct FormFields: Sendable {
+    /// Larger bodies are refused with 413 before anything is parsed.
+    static let maxBytes = 256 * 1024
+
+    private let values: [String: String]
+
+    init(values: [String: String]) {
+        self.values = values
+    }
+
+    /// Reads the body, keeping it on `request` so handlers can read it again.
+    static func collect(_ request: inout Request) async throws -> FormFields {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
+            throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type",
+                           message: "send the form as application/x-www-form-urlencoded")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maxBytes)
+        } catch {
+            throw APIError(status: .contentTooLarge, code: "too_large",
+                           message: "the form is larger than \(maxBytes / 1024) KiB; shorten the longest field")
+        }
+        let text = String(buffer: buffer)
+        guard !text.contains("\0") else { throw APIError.validation("form", "must not contain NUL characters") }
+        do {
+            return FormFields(values: try URLEncodedFormDecoder().decode([String: String].self, from: text))
+        } catch {
+            throw APIError.validation("form", "could not be read; submit it from the page again")
+        }
+    }
+
+    /// The form of a request whose body the page middleware already collected.
+    static func of(_ request: Request) async throws -> FormFields {
+        var request = request
+        return try await collect(&request)
+    }
+
+    /// The raw value, nil when the field was not sent.
+    subscript(_ name: String) -> String? { values[name] }
+
+    /// The value with surrounding whitespace removed; "" when absent.
+    func text(_ name: String) -> String {
+        (values[name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The value if it has anything but whitespace.
+    func optionalText(_ name: String) -> String? {
+        let value = text(name)
+        return value.isEmpty ? nil : value
+    }
+
+    /// A textarea with one entry per line; blank lines are dropped.
+    func lines(_ name: String) -> [String] {
+        (values[name] ?? "").split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A comma-separated input.
+    func commaList(_ name: String) -> [String] {
+        (values[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// A checkbox: present means checked.
+    func isChecked(_ name: String) -> Bool { values[name] != nil }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import ResticManagerProtocol
+
+/// The fleet at a glance: totals, then hosts that need attention first.
+struct DashboardPage {
+    let services: ServerServices
+    let responder: WebResponder
+
+    struct Row {
+        let id: String
+        let name: String
+        let hostname: String
+        let os: String
+        let online: Bool
+        let attention: Bool
+        let reasons: String
+        let lastBackupAge: String
+        let lastBackupAt: String
+        let lastBackupStatus: String
+        let lastBackupJobID: String?
+        let nextRun: String
+        let nextRunAt: String
+        let repoSize: String
+        let scheduleSync: String
+    }
+
+    struct Model {
+        let rows: [Row]
+        let hostCount: Int
+        let onlineCount: Int
+        let attentionCount: Int
+        let healthyCount: Int
+        let totalRepoSize: String
+        let isEmpty: Bool
+        let allHealthy: Bool
+        let hasAttention: Bool
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/", use: show)
+    }
+
+    @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.viewer)
+        var summaries: [HostSummary] = []
+        var page = Page(limit: Page.maxLimit)
+        repeat {
+            let result = try await services.database.listHosts(page: page)
+            summaries += result.items
+            page.beforeRowID = result.nextCursor
+        } while page.beforeRowID != nil
+        let now = Date()
+        let fleet = FleetOverview(summaries: summaries, schedules: try await services.database.enabledSchedulesByHost(),
+                                  now: now)
+        let rows = fleet.hosts.map { state in
+            let summary = state.summary
+            let version = summary.scheduleVersion
+            return Row(
+                id: summary.host.id.rawValue, name: summary.host.name, hostname: summary.host.hostname,
+                os: [summary.host.os, summary.host.arch].filter { !$0.isEmpty }.joined(separator: "/"),
+                online: summary.host.connected, attention: state.needsAttention,
+                reasons: state.reasons.joined(separator: " · "),
+                lastBackupAge: WebFormat.relative(summary.lastBackup?.finishedAt, now: now),
+                lastBackupAt: WebFormat.machine(summary.lastBackup?.finishedAt),
+                lastBackupStatus: summary.lastBackup?.status.rawValue ?? "none",
+                lastBackupJobID: summary.lastBackup?.id.rawValue,
+                nextRun: state.nextRun.map { WebFormat.relative($0, now: now) } ?? "—",
+                nextRunAt: WebFormat.machine(state.nextRun),
+                repoSize: WebFormat.bytes(summary.latestStats?.sizeBytes),
+                scheduleSync: version.ackedVersion >= version.desiredVersion ? "in sync" : "pending")
+        }
+        let attention = rows.filter(\.attention).count
+        let model = Model(
+            rows: rows, hostCount: rows.count, onlineCount: rows.filter(\.online).count, attentionCount: attention,
+            healthyCount: rows.count - attention,
+            totalRepoSize: WebFormat.bytes(summaries.reduce(0) { $0 + ($1.latestStats?.sizeBytes ?? 0) }),
+            isEmpty: rows.isEmpty, allHealthy: !rows.isEmpty && attention == 0, hasAttention: attention > 0)
+        return responder.page("dashboard", title: "Fleet", section: "dashboard", page: model, request: request,
+                              context: context)
+    }
+}

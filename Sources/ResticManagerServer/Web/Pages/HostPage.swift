@@ -1,0 +1,207 @@
+import Foundation
+import Hummingbird
+import ResticManagerProtocol
+
+/// One host: facts, repository config, schedules with run-now, jobs,
+/// snapshots and the repository size chart, plus the host's actions.
+struct HostPage {
+    let services: ServerServices
+    let responder: WebResponder
+
+    struct Fact {
+        let label: String
+        let value: String
+    }
+
+    struct ScheduleRow {
+        let id: String
+        let kind: String
+        let cronExpr: String
+        let paths: String
+        let enabled: Bool
+        let nextRun: String
+        let nextRunAt: String
+    }
+
+    struct SnapshotRow {
+        let id: String
+        let shortID: String
+        let time: String
+        let timeText: String
+        let paths: String
+        let tags: String
+        let size: String
+        let files: String
+    }
+
+    /// The config form as shown: stored values, or what was typed when saving failed.
+    struct ConfigForm {
+        var repoURL: String
+        var repoUsername: String
+        var hookShell: String
+        let passwordSet: Bool
+        let credentialSet: Bool
+        var error: String? = nil
+    }
+
+    struct Model {
+        let id: String
+        let name: String
+        let notes: String
+        let online: Bool
+        let facts: [Fact]
+        let reasons: [String]
+        let config: ConfigForm?
+        let repositoryConfigured: Bool
+        let offerInit: Bool
+        let schedules: [ScheduleRow]
+        let jobs: [JobRow]
+        let snapshots: [SnapshotRow]
+        let chart: RepoSizeChart
+        let stats: [Fact]
+        // Mustache sees stored properties only, so the template's flags are stored too.
+        let hasSchedules: Bool
+        let hasJobs: Bool
+        let hasSnapshots: Bool
+        let hasReasons: Bool
+        let hasStats: Bool
+    }
+
+    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
+        group.get("/hosts/{id}", use: show)
+        group.post("/hosts/{id}/config", use: saveConfig)
+        group.post("/hosts/{id}/rename", use: rename)
+        group.post("/hosts/{id}/delete", use: delete)
+        group.post("/hosts/{id}/jobs", use: runNow)
+        group.post("/hosts/{id}/init", use: initialize)
+    }
+
+    @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await render(request, context: context, configForm: nil, status: .ok)
+    }
+
+    private func render(_ request: Request, context: AuthenticatedContext, configForm: ConfigForm?,
+                        status: HTTPResponse.Status) async throws -> Response {
+        try context.require(.viewer)
+        let id = HostID(try context.parameters.require("id"))
+        guard let summary = try await services.database.hostSummary(id: id) else { throw APIError.notFound("host") }
+        let host = summary.host
+        let now = Date()
+        let zone = host.scheduleTimeZone
+        let schedules = try await services.database.schedules(hostID: id).map { record in
+            let response = ScheduleResponse(record, timeZone: zone, now: now)
+            return ScheduleRow(
+                id: record.id.rawValue, kind: record.kind.rawValue, cronExpr: record.cronExpr,
+                paths: record.paths.joined(separator: ", "), enabled: record.enabled,
+                nextRun: response.nextRuns.first.map { WebFormat.relative($0, now: now) } ?? "—",
+                nextRunAt: WebFormat.machine(response.nextRuns.first))
+        }
+        var filter = JobFilter()
+        filter.hostID = id
+        let jobs = try await services.database.listJobs(filter: filter, page: Page(limit: 15)).items
+            .map { JobRow($0, now: now) }
+        let snapshots = try await services.database.snapshots(hostID: id, page: Page(limit: 50)).items.map {
+            SnapshotRow(id: $0.snapshotId, shortID: String($0.snapshotId.prefix(8)), time: WebFormat.machine($0.time),
+                        timeText: WebFormat.timestamp($0.time), paths: $0.paths.joined(separator: ", "),
+                        tags: $0.tags.joined(separator: ", "), size: WebFormat.bytes($0.sizeBytes),
+                        files: WebFormat.count($0.fileCount))
+        }
+        let statsHistory = try await services.database.repoStats(hostID: id, page: Page(limit: 200)).items
+        var config = configForm
+        if config == nil, context.user.role >= .admin {
+            let stored = try await services.database.hostConfig(hostID: id)
+            config = ConfigForm(repoURL: stored?.repoURL ?? "", repoUsername: stored?.repoUsername ?? "",
+                                hookShell: stored?.hookShell ?? "", passwordSet: stored?.repoPasswordSealed != nil,
+                                credentialSet: stored?.repoCredentialSealed != nil)
+        }
+        let facts = [
+            Fact(label: "Hostname", value: host.hostname),
+            Fact(label: "OS / arch", value: "\(host.os) / \(host.arch)"),
+            Fact(label: "Agent", value: host.agentVersion.isEmpty ? "—" : host.agentVersion),
+            Fact(label: "restic", value: host.resticVersion.isEmpty ? "—" : host.resticVersion),
+            Fact(label: "Time zone", value: host.timezone ?? "UTC (not reported yet)"),
+            Fact(label: "Last seen", value: host.connected ? "now (connected)" : WebFormat.relative(host.lastSeenAt, now: now)),
+            Fact(label: "Enrolled", value: WebFormat.timestamp(host.enrolledAt)),
+            Fact(label: "Schedule", value: summary.scheduleVersion.ackedVersion >= summary.scheduleVersion.desiredVersion
+                ? "in sync (version \(summary.scheduleVersion.desiredVersion))"
+                : "pending: agent has \(summary.scheduleVersion.ackedVersion), server \(summary.scheduleVersion.desiredVersion)"),
+        ]
+        let latest = summary.latestStats
+        let stats = latest.map { stats in
+            [
+                Fact(label: "Size", value: WebFormat.bytes(stats.sizeBytes)),
+                Fact(label: "Snapshots", value: WebFormat.count(stats.snapshotCount)),
+                Fact(label: "Dedup ratio", value: String(format: "%.2f×", stats.dedupRatio)),
+                Fact(label: "Last check", value: stats.lastCheckAt.map {
+                    "\(stats.lastCheckStatus ?? "unknown"), \(WebFormat.relative($0, now: now))"
+                } ?? "never"),
+                Fact(label: "Locks", value: stats.lockState.isEmpty ? "—" : stats.lockState),
+                Fact(label: "Reported", value: WebFormat.relative(stats.reportedAt, now: now)),
+            ]
+        } ?? []
+        let reasons = FleetOverview.reasons(summary, hasSchedules: schedules.contains(where: \.enabled), now: now)
+        let model = Model(
+            id: id.rawValue, name: host.name, notes: host.notes, online: host.connected, facts: facts,
+            reasons: reasons,
+            config: config, repositoryConfigured: summary.repositoryConfigured,
+            offerInit: summary.repositoryConfigured && latest == nil && context.user.role >= .operator,
+            schedules: schedules, jobs: jobs, snapshots: snapshots,
+            chart: RepoSizeChart(samples: statsHistory.map { ($0.reportedAt, $0.sizeBytes) }), stats: stats,
+            hasSchedules: !schedules.isEmpty, hasJobs: !jobs.isEmpty, hasSnapshots: !snapshots.isEmpty,
+            hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty)
+        return responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
+                              context: context, status: status)
+    }
+
+    @Sendable func saveConfig(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try context.require(.admin)
+        let form = try await FormFields.of(request)
+        // Secret fields left empty keep what is stored; the checkbox clears it.
+        func secret(_ name: String) -> String? {
+            if form.isChecked("clear_\(name)") { return "" }
+            return (form[name] ?? "").isEmpty ? nil : form[name]
+        }
+        let body = HostController.ConfigRequest(
+            repoUrl: form.text("repo_url"), repoUsername: form.text("repo_username"),
+            repoPassword: secret("repo_password"), repoCredential: secret("repo_credential"),
+            hookShell: form.text("hook_shell"))
+        do {
+            _ = try await HostController(services: services).setConfig(body, context: context)
+        } catch let error as APIError where error.status == .badRequest {
+            let stored = try await services.database.hostConfig(hostID: HostID(try context.parameters.require("id")))
+            let typed = ConfigForm(
+                repoURL: form.text("repo_url"), repoUsername: form.text("repo_username"),
+                hookShell: form.text("hook_shell"), passwordSet: stored?.repoPasswordSealed != nil,
+                credentialSet: stored?.repoCredentialSealed != nil, error: error.message)
+            return try await render(request, context: context, configForm: typed, status: .badRequest)
+        }
+        return WebResponse.redirect(to: "/hosts/\(try context.parameters.require("id"))#repository",
+                                    flash: "Repository settings saved and sent to the agent.")
+    }
+
+    @Sendable func rename(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let form = try await FormFields.of(request)
+        let body = HostController.UpdateRequest(name: form.text("name"), notes: form["notes"] ?? "")
+        let host = try await HostController(services: services).update(body, context: context)
+        return WebResponse.redirect(to: "/hosts/\(host.id)", flash: "Host details saved.")
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await HostController(services: services).delete(context: context)
+        return WebResponse.redirect(to: "/", flash: "Host deleted; its agent token no longer works.")
+    }
+
+    @Sendable func runNow(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let form = try await FormFields.of(request)
+        let body = JobController.RunRequest(kind: form.text("kind"), scheduleId: form.optionalText("schedule_id"),
+                                            args: form.lines("paths"))
+        let job = try await JobController(services: services).runNow(body, context: context)
+        return WebResponse.redirect(to: "/jobs/\(job.id)", flash: "\(job.kind.rawValue.capitalized) job queued.")
+    }
+
+    @Sendable func initialize(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let body = JobController.RunRequest(kind: JobKind.`init`.rawValue, scheduleId: nil, args: [])
+        let job = try await JobController(services: services).runNow(body, context: context)
+        return WebResponse.redirect(to: "/jobs/\(job.id)", flash: "Repository initialization queued.")
+    }
+}
