@@ -45,6 +45,11 @@ struct APITokenController {
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Created> {
         let body = try await request.decode(as: CreateRequest.self, context: context)
+        return EditedResponse(status: .created, response: try await create(body, context: context))
+    }
+
+    /// Issues an API token for the signed-in user; the value is in the answer only.
+    func create(_ body: CreateRequest, context: AuthenticatedContext) async throws -> Created {
         let name = try Validate.name(body.name, field: "name")
         if let expiresAt = body.expiresAt, expiresAt <= Date() {
             throw APIError.validation("expires_at", "must be in the future")
@@ -52,16 +57,19 @@ struct APITokenController {
         let token = Tokens.issue(.api)
         let record = try await services.database.createAPIToken(
             userID: context.user.id, name: name, tokenHash: token.hash, expiresAt: body.expiresAt, by: context.auditActor)
-        return EditedResponse(
-            status: .created,
-            response: Created(id: record.id.rawValue, name: name, token: token.plaintext, createdAt: record.createdAt,
-                              expiresAt: record.expiresAt))
+        return Created(id: record.id.rawValue, name: name, token: token.plaintext, createdAt: record.createdAt,
+                       expiresAt: record.expiresAt)
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await delete(context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Revokes one of the signed-in user's own tokens.
+    func delete(context: AuthenticatedContext) async throws {
         let id = try context.parameters.require("id")
         try await services.database.deleteAPIToken(id: APITokenID(id), userID: context.user.id, by: context.auditActor)
-        return Response(status: .noContent)
     }
 }
 
@@ -134,6 +142,13 @@ struct EnrollmentController {
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Created> {
         try context.require(.admin)
         let body = try await request.decode(as: CreateRequest.self, context: context)
+        return EditedResponse(status: .created, response: try await create(body, request: request, context: context))
+    }
+
+    /// Issues an enrollment token with the command that uses it; the value
+    /// is in the answer only.
+    func create(_ body: CreateRequest, request: Request, context: AuthenticatedContext) async throws -> Created {
+        try context.require(.admin)
         let note = try Validate.text(body.note ?? "", field: "note", maxLength: 256)
         var lifetime = services.settings.enrollmentTokenLifetime
         if let hours = body.expiresInHours {
@@ -149,17 +164,20 @@ struct EnrollmentController {
         let command =
             "restic-manager-agent enroll --server \(shellQuoted(baseURL(of: request))) --token \(token.plaintext)"
             + " && restic-manager-agent run"
-        return EditedResponse(
-            status: .created,
-            response: Created(id: record.id.rawValue, token: token.plaintext, expiresAt: record.expiresAt,
-                              installCommand: command))
+        return Created(id: record.id.rawValue, token: token.plaintext, expiresAt: record.expiresAt,
+                       installCommand: command)
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await delete(context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Deletes the request's enrollment token, used or not.
+    func delete(context: AuthenticatedContext) async throws {
         try context.require(.admin)
         let id = try context.parameters.require("id")
         try await services.database.deleteEnrollmentToken(id: EnrollmentTokenID(id), by: context.auditActor)
-        return Response(status: .noContent)
     }
 
     @Sendable func enroll(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Enrolled> {

@@ -65,32 +65,47 @@ struct UserController {
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserResponse> {
         try context.require(.admin)
         let body = try await request.decode(as: CreateRequest.self, context: context)
+        return EditedResponse(status: .created, response: UserResponse(try await create(body, context: context)))
+    }
+
+    /// Adds a user with a checked name, role and password.
+    func create(_ body: CreateRequest, context: AuthenticatedContext) async throws -> UserRecord {
+        try context.require(.admin)
         let username = try Validate.username(body.username)
         let role = try Validate.role(body.role)
         let password = try Validate.password(body.password)
         let hash = try await services.passwords.hash(password)
-        let user = try await services.database.createUser(
+        return try await services.database.createUser(
             username: username, passwordHash: hash, role: role, by: context.auditActor)
-        return EditedResponse(status: .created, response: UserResponse(user))
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> UserResponse {
         try context.require(.admin)
-        let id = try context.parameters.require("id")
         let body = try await request.decode(as: UpdateRequest.self, context: context)
+        return UserResponse(try await update(body, context: context))
+    }
+
+    /// Changes the request's user: role, disabled flag or password.
+    func update(_ body: UpdateRequest, context: AuthenticatedContext) async throws -> UserRecord {
+        try context.require(.admin)
+        let id = try context.parameters.require("id")
         let role = try body.role.map { try Validate.role($0) }
         let hash = try await body.password.map { try Validate.password($0) }.asyncMap { try await services.passwords.hash($0) }
-        let user = try await services.database.updateUser(
+        return try await services.database.updateUser(
             id: UserID(id), role: role, disabled: body.disabled, passwordHash: hash, by: context.auditActor)
-        return UserResponse(user)
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        try await delete(context: context)
+        return Response(status: .noContent)
+    }
+
+    /// Deletes the request's user; nobody can delete themselves.
+    func delete(context: AuthenticatedContext) async throws {
         try context.require(.admin)
         let id = try context.parameters.require("id")
         if id == context.user.id.rawValue { throw APIError.conflict("you cannot delete yourself; ask another admin") }
         try await services.database.deleteUser(id: UserID(id), by: context.auditActor)
-        return Response(status: .noContent)
     }
 }
 

@@ -19,5 +19,9 @@ struct WebUI {
         HostPage(services: services, responder: responder).addRoutes(to: pages)
         JobPage(services: services, responder: responder).addRoutes(to: pages)
         SchedulePage(services: services, responder: responder).addRoutes(to: pages)
+        EnrollmentPage(services: services, responder: responder).addRoutes(to: pages)
+        UsersPage(services: services, responder: responder).addRoutes(to: pages)
+        TokensPage(services: services, responder: responder).addRoutes(to: pages)
+        AuditPage(services: services, responder: responder).addRoutes(to: pages)
     }
 }

@@ -96,16 +96,8 @@ struct JobPage {
             names[id] = try await services.database.host(id: id)?.name ?? "deleted host"
         }
         let now = Date()
-        let next = page.nextCursor.map { cursor in
-            var items = [URLQueryItem(name: "cursor", value: PageCursor.encode(cursor))]
-            if !hostID.isEmpty { items.append(URLQueryItem(name: "host_id", value: hostID)) }
-            if !status.isEmpty { items.append(URLQueryItem(name: "status", value: status)) }
-            if !kind.isEmpty { items.append(URLQueryItem(name: "kind", value: kind)) }
-            var components = URLComponents()
-            components.path = "/jobs"
-            components.queryItems = items
-            return components.string ?? "/jobs"
-        }
+        let next = PageLink.next(
+            "/jobs", cursor: page.nextCursor, keeping: [("host_id", hostID), ("status", status), ("kind", kind)])
         let model = ListModel(
             rows: page.items.map { JobRow($0, hostName: names[$0.hostId] ?? "", now: now) },
             hasRows: !page.items.isEmpty, hostID: hostID, hostName: hostName,
