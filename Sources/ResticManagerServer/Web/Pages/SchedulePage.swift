@@ -149,10 +149,13 @@ struct SchedulePage {
     static func fieldErrors(_ error: APIError?) -> [String: String] {
         var errors: [String: String] = [:]
         for (field, reason) in error?.fields ?? [:] {
-            var name = field.hasPrefix("retention_policy.") ? String(field.dropFirst("retention_policy.".count)) : field
+            // Retention rules have inputs of their own; list items and
+            // options share one input, so their message keeps the full path.
+            let shown = field.hasPrefix("retention_policy.") ? String(field.dropFirst("retention_policy.".count)) : field
+            var name = shown
             if name.hasPrefix("options.") { name = "options" }
             if let bracket = name.firstIndex(of: "[") { name = String(name[..<bracket]) }
-            errors[name] = field == name ? reason : "\(field): \(reason)"
+            errors[name] = shown == name ? reason : "\(shown): \(reason)"
         }
         return errors
     }

@@ -1,0 +1,229 @@
+import Foundation
+import ResticManagerCore
+import ResticManagerProtocol
+import Testing
+
+@testable import ResticManagerServer
+
+@Suite struct WebTemplateTests {
+    @Test func everyEmbeddedTemplateParsesAndRendersThroughTheLayout() throws {
+        let templates = try WebTemplates()
+        for source in WebTemplates.sources where source.name != "layout" {
+            let html = templates.library.render(
+                PageView(title: "T<itle>", session: nil, page: ["x": "y"]), withTemplate: source.name)
+            let page = try #require(html, "template \(source.name) did not render")
+            #expect(page.hasPrefix("<!doctype html>"), "\(source.name) does not extend the layout")
+            #expect(page.contains("T&lt;itle&gt; · restic-manager"), "\(source.name) does not escape the title")
+        }
+    }
+
+    @Test func assetsHaveStableContentTypesAndETags() throws {
+        let css = try #require(WebAssets.assets["app.css"])
+        let js = try #require(WebAssets.assets["app.js"])
+        #expect(css.contentType.hasPrefix("text/css"))
+        #expect(js.contentType.hasPrefix("text/javascript"))
+        #expect(css.etag != js.etag)
+        #expect(!css.bytes.isEmpty && !js.bytes.isEmpty)
+    }
+}
+
+@Suite struct FleetOverviewTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func summary(
+        name: String = "web-01", connected: Bool = true, lastBackup: JobStatus? = .succeeded,
+        lastSuccessAgo: TimeInterval? = 3600, desired: Int64 = 2, acked: Int64 = 2, alerts: Int = 0,
+        configured: Bool = true
+    ) -> HostSummary {
+        let id = HostID(UUID().uuidString)
+        let host = HostRecord(
+            id: id, name: name, hostname: name, os: "linux", arch: "amd64", agentVersion: "0.1.0",
+            resticVersion: "0.14.0", agentTokenHash: "", enrolledAt: now.addingTimeInterval(-86400 * 30),
+            lastSeenAt: now.addingTimeInterval(-600), connected: connected, bootTime: nil, timezone: "UTC", notes: "",
+            revokedAt: nil)
+        let job = lastBackup.map {
+            JobRecord(
+                id: JobID(UUID().uuidString), hostId: id, scheduleId: nil, kind: .backup, trigger: .schedule, args: [],
+                status: $0, queuedAt: now, dispatchedAt: nil, acceptedAt: nil, startedAt: now, finishedAt: now,
+                expiresAt: nil, exitCode: 0, stats: nil, error: nil, progress: nil, requestedBy: nil)
+        }
+        return HostSummary(
+            host: host, lastBackup: job,
+            scheduleVersion: ScheduleVersionRecord(hostId: id, desiredVersion: desired, ackedVersion: acked, ackedAt: nil),
+            openAlerts: alerts, latestStats: nil, lastSuccessfulBackupAt: lastSuccessAgo.map { now.addingTimeInterval(-$0) },
+            repositoryConfigured: configured)
+    }
+
+    @Test func aHealthyHostNeedsNoAttention() {
+        #expect(FleetOverview.reasons(summary(), hasSchedules: true, now: now) == [])
+    }
+
+    @Test func eachProblemIsNamed() {
+        #expect(FleetOverview.reasons(summary(connected: false), hasSchedules: true, now: now) == ["offline (last seen 10 min ago)"])
+        #expect(FleetOverview.reasons(summary(lastBackup: .failed), hasSchedules: true, now: now) == ["last backup failed"])
+        #expect(FleetOverview.reasons(summary(lastSuccessAgo: 27 * 3600), hasSchedules: true, now: now)
+            == ["no successful backup for 27 h"])
+        #expect(FleetOverview.reasons(summary(lastBackup: nil, lastSuccessAgo: nil), hasSchedules: true, now: now)
+            == ["never backed up"])
+        #expect(FleetOverview.reasons(summary(desired: 3, acked: 2), hasSchedules: true, now: now)
+            == ["schedule change not yet confirmed by the agent"])
+        #expect(FleetOverview.reasons(summary(alerts: 2), hasSchedules: true, now: now) == ["2 open alerts"])
+        #expect(FleetOverview.reasons(summary(configured: false), hasSchedules: true, now: now) == ["no repository configured"])
+        #expect(FleetOverview.reasons(summary(), hasSchedules: false, now: now) == ["no enabled schedule"])
+    }
+
+    @Test func aBackupJustInsideTheWindowIsFresh() {
+        #expect(FleetOverview.reasons(summary(lastSuccessAgo: 26 * 3600 - 1), hasSchedules: true, now: now) == [])
+    }
+
+    @Test func hostsNeedingAttentionComeFirstThenByName() {
+        let fleet = FleetOverview(
+            summaries: [summary(name: "b-ok"), summary(name: "z-down", connected: false), summary(name: "a-ok"),
+                        summary(name: "c-failed", lastBackup: .failed)],
+            schedules: [:], now: now)
+        // No schedules at all: every host needs attention, so the order is by name.
+        #expect(fleet.hosts.map(\.summary.host.name) == ["a-ok", "b-ok", "c-failed", "z-down"])
+
+        let healthy = [summary(name: "b-ok"), summary(name: "z-down", connected: false), summary(name: "a-ok")]
+        let schedules = Dictionary(uniqueKeysWithValues: healthy.map { ($0.host.id, [schedule(for: $0.host.id)]) })
+        let ordered = FleetOverview(summaries: healthy, schedules: schedules, now: now)
+        #expect(ordered.hosts.map(\.summary.host.name) == ["z-down", "a-ok", "b-ok"])
+        #expect(ordered.hosts.map(\.needsAttention) == [true, false, false])
+    }
+
+    @Test func nextRunIsTheEarliestOverEnabledSchedules() throws {
+        let host = summary()
+        let daily = schedule(for: host.host.id, cron: "0 2 * * *")
+        let hourly = schedule(for: host.host.id, cron: "0 * * * *")
+        let fleet = FleetOverview(summaries: [host], schedules: [host.host.id: [daily, hourly]], now: now)
+        let expected = try CronExpression("0 * * * *").nextRuns(after: now, in: .utc, count: 1).first
+        #expect(fleet.hosts.first?.nextRun == expected)
+    }
+
+    func schedule(for hostID: HostID, cron: String = "0 2 * * *") -> ScheduleRecord {
+        ScheduleRecord(
+            id: ScheduleID(UUID().uuidString), hostId: hostID, kind: .backup, cronExpr: cron, paths: ["/etc"],
+            excludes: [], tags: [], retentionPolicy: nil, options: nil, preHook: "", postHook: "", enabled: true,
+            createdAt: now, updatedAt: now)
+    }
+}
+
+@Suite struct RepoSizeChartTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func noSamplesMeansNoChart() {
+        let chart = RepoSizeChart(samples: [])
+        #expect(!chart.hasData)
+        #expect(chart.polyline.isEmpty)
+    }
+
+    @Test func aSingleSampleSitsInTheMiddleAtTheTop() {
+        let chart = RepoSizeChart(samples: [(start, 1024)])
+        #expect(chart.points.map(\.x) == ["320.0"])
+        #expect(chart.points.map(\.y) == ["8.0"])
+    }
+
+    @Test func samplesAreSortedByTimeAndScaledToTheLargest() {
+        let chart = RepoSizeChart(samples: [(start.addingTimeInterval(200), 2048), (start, 0),
+                                            (start.addingTimeInterval(100), 1024)])
+        #expect(chart.polyline == "8.0,172.0 320.0,90.0 632.0,8.0")
+        #expect(chart.maxLabel == "2.0 KiB")
+        #expect(chart.summary.contains("3 samples"))
+    }
+}
+
+@Suite struct WebFormTests {
+    @Test func nextMustBeALocalPath() {
+        #expect(LoginPage.safeNext("/hosts/1?x=2") == "/hosts/1?x=2")
+        for hostile in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "", "/login?next=/x",
+                        "/a\nSet-Cookie: x=1"] {
+            #expect(LoginPage.safeNext(hostile) == "/", "\(hostile.debugDescription) was accepted")
+        }
+        #expect(LoginPage.safeNext(nil) == "/")
+    }
+
+    @Test func formShapes() {
+        let form = FormFields(values: ["paths": "/etc\r\n\r\n  /home  \n", "tags": " a, b ,,c", "enabled": "on"])
+        #expect(form.lines("paths") == ["/etc", "/home"])
+        #expect(form.commaList("tags") == ["a", "b", "c"])
+        #expect(form.isChecked("enabled"))
+        #expect(!form.isChecked("prune"))
+        #expect(form.optionalText("missing") == nil)
+    }
+
+    @Test func scheduleFormBecomesTheAPIRequest() throws {
+        let form = FormFields(values: [
+            "kind": "forget", "cron_expr": " 0 3 * * * ", "paths": "", "tags": "nightly, db",
+            "keep_daily": "7", "keep_weekly": "", "keep_within": "30d", "prune": "on",
+            "options": #"{"limit_upload_kib": 2048}"#, "enabled": "on",
+        ])
+        let request = try SchedulePage.request(from: form, existing: nil)
+        #expect(request.kind == "forget")
+        #expect(request.cronExpr == "0 3 * * *")
+        #expect(request.tags == ["nightly", "db"])
+        #expect(request.retentionPolicy == .object(["keep_daily": .integer(7), "keep_within": .string("30d"),
+                                                    "prune": .bool(true)]))
+        #expect(request.options == .object(["limit_upload_kib": .integer(2048)]))
+        #expect(request.enabled == true)
+        #expect(request.preHook == nil)
+    }
+
+    @Test func aFormWithoutHookFieldsKeepsTheStoredHooks() throws {
+        let now = Date()
+        let existing = ScheduleRecord(
+            id: ScheduleID("s"), hostId: HostID("h"), kind: .backup, cronExpr: "0 1 * * *", paths: ["/a"], excludes: [],
+            tags: [], retentionPolicy: nil, options: nil, preHook: "pg_dump db > /a/db.sql", postHook: "", enabled: true,
+            createdAt: now, updatedAt: now)
+        let request = try SchedulePage.request(
+            from: FormFields(values: ["kind": "backup", "cron_expr": "0 1 * * *", "paths": "/a"]), existing: existing)
+        #expect(request.preHook == "pg_dump db > /a/db.sql")
+        #expect(request.enabled == false)
+    }
+
+    @Test func badNumbersAndOptionsNameTheirField() {
+        #expect(throws: APIError.self) { try SchedulePage.request(from: FormFields(values: ["keep_daily": "seven"]), existing: nil) }
+        do {
+            _ = try SchedulePage.request(from: FormFields(values: ["options": "[1,2]"]), existing: nil)
+            Issue.record("a JSON array was accepted as options")
+        } catch let error as APIError {
+            #expect(error.fields?.keys.first == "options")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func fieldErrorsLandOnTheirInputs() {
+        let errors = SchedulePage.fieldErrors(APIError.validation("retention_policy.keep_daily", "must be a whole number"))
+        #expect(errors == ["keep_daily": "must be a whole number"])
+        #expect(SchedulePage.fieldErrors(APIError.validation("paths[2]", "must be a path"))
+            == ["paths": "paths[2]: must be a path"])
+        #expect(SchedulePage.fieldErrors(APIError.validation("options.compression", "must be auto"))
+            == ["options": "options.compression: must be auto"])
+    }
+}
+
+@Suite struct WebFormatTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func sizesUseBinaryUnits() {
+        #expect(WebFormat.bytes(nil) == "—")
+        #expect(WebFormat.bytes(512) == "512 B")
+        #expect(WebFormat.bytes(1536) == "1.5 KiB")
+        #expect(WebFormat.bytes(300 * 1024 * 1024) == "300 MiB")
+    }
+
+    @Test func relativeTimesReadNaturally() {
+        #expect(WebFormat.relative(nil, now: now) == "never")
+        #expect(WebFormat.relative(now.addingTimeInterval(-10), now: now) == "just now")
+        #expect(WebFormat.relative(now.addingTimeInterval(-300), now: now) == "5 min ago")
+        #expect(WebFormat.relative(now.addingTimeInterval(3 * 3600), now: now) == "in 3 h")
+        #expect(WebFormat.relative(now.addingTimeInterval(-3 * 86400), now: now) == "3 d ago")
+    }
+
+    @Test func durationsAndTimestamps() {
+        #expect(WebFormat.duration(5.4) == "5 s")
+        #expect(WebFormat.duration(65) == "1 m 05 s")
+        #expect(WebFormat.duration(3723) == "1 h 02 m")
+        #expect(WebFormat.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00 UTC")
+    }
+}
