@@ -21,6 +21,9 @@ struct WebPageMiddleware: RouterMiddleware {
     {
         var request = request
         let path = request.uri.path
+        // The catch-all page route also matches unknown API paths; those keep
+        // their JSON answer.
+        if path.hasPrefix("/api/") { return try await next(request, context) }
         do {
             let isPublic = Self.publicPaths.contains(path)
             if !isPublic, context.principal == nil {
