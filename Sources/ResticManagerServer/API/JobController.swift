@@ -151,6 +151,13 @@ struct JobController {
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<JobResponse> {
         try context.require(.viewer)
+        let page = try PageCursor.page(from: request)
+        return ListResponse(try await services.database.listJobs(filter: try Self.filter(from: request), page: page),
+                            map: JobResponse.init)
+    }
+
+    /// The `host_id`, `status` and `kind` filters of a job list request.
+    static func filter(from request: Request) throws -> JobFilter {
         let query = request.uri.queryParameters
         var filter = JobFilter()
         if let host = query["host_id"], !host.isEmpty { filter.hostID = HostID(String(host)) }
@@ -166,8 +173,7 @@ struct JobController {
             }
             filter.kind = value
         }
-        let page = try PageCursor.page(from: request)
-        return ListResponse(try await services.database.listJobs(filter: filter, page: page), map: JobResponse.init)
+        return filter
     }
 
     private func requireJob(_ context: AuthenticatedContext) async throws -> JobRecord {

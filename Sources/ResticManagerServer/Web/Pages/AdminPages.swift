@@ -100,21 +100,16 @@ struct UsersPage {
     struct Row {
         let id: String
         let username: String
-        let roles: [RoleOption]
+        let roles: [Choice]
         let disabled: Bool
         let isSelf: Bool
         let createdAt: String
         let lastLogin: String
     }
 
-    struct RoleOption {
-        let value: String
-        let selected: Bool
-    }
-
     struct Model {
         let rows: [Row]
-        let roles: [RoleOption]
+        let roles: [Choice]
         let nextPage: String?
     }
 
@@ -140,8 +135,8 @@ struct UsersPage {
         return responder.page("users", title: "Users", section: "users", page: model, request: request, context: context)
     }
 
-    static func roleOptions(selected: Role) -> [RoleOption] {
-        [Role.viewer, .operator, .admin].map { RoleOption(value: $0.rawValue, selected: $0 == selected) }
+    static func roleOptions(selected: Role) -> [Choice] {
+        [Role.viewer, .operator, .admin].map { Choice(value: $0.rawValue, selected: $0 == selected) }
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> Response {

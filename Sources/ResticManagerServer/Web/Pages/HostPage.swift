@@ -8,11 +8,6 @@ struct HostPage {
     let services: ServerServices
     let responder: WebResponder
 
-    struct Fact {
-        let label: String
-        let value: String
-    }
-
     struct ScheduleRow {
         let id: String
         let kind: String

@@ -11,11 +11,6 @@ struct JobPage {
     /// Log lines rendered into the page; the rest are a link away.
     static let renderedLogLines = 5000
 
-    struct Fact {
-        let label: String
-        let value: String
-    }
-
     struct LogLine {
         let seq: Int64
         let time: String
@@ -50,14 +45,9 @@ struct JobPage {
         let hasRows: Bool
         let hostID: String
         let hostName: String?
-        let statuses: [Option]
-        let kinds: [Option]
+        let statuses: [Choice]
+        let kinds: [Choice]
         let nextPage: String?
-    }
-
-    struct Option {
-        let value: String
-        let selected: Bool
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
@@ -68,28 +58,11 @@ struct JobPage {
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.viewer)
-        let query = request.uri.queryParameters
-        var filter = JobFilter()
-        let hostID = query["host_id"].map(String.init) ?? ""
-        var hostName: String?
-        if !hostID.isEmpty {
-            filter.hostID = HostID(hostID)
-            hostName = try await services.database.host(id: HostID(hostID))?.name
-        }
-        let status = query["status"].map(String.init) ?? ""
-        if !status.isEmpty {
-            guard let value = JobStatus(rawValue: status) else {
-                throw APIError.validation("status", "must be one of queued, running, succeeded, failed, cancelled")
-            }
-            filter.status = value
-        }
-        let kind = query["kind"].map(String.init) ?? ""
-        if !kind.isEmpty {
-            guard let value = JobKind(rawValue: kind) else {
-                throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
-            }
-            filter.kind = value
-        }
+        let filter = try JobController.filter(from: request)
+        let hostID = filter.hostID?.rawValue ?? ""
+        let status = filter.status?.rawValue ?? ""
+        let kind = filter.kind?.rawValue ?? ""
+        let hostName = try await filter.hostID.asyncMap { try await services.database.host(id: $0)?.name } ?? nil
         let page = try await services.database.listJobs(filter: filter, page: try PageCursor.page(from: request))
         var names: [HostID: String] = [:]
         for id in Set(page.items.map(\.hostId)) {
@@ -101,8 +74,8 @@ struct JobPage {
         let model = ListModel(
             rows: page.items.map { JobRow($0, hostName: names[$0.hostId] ?? "", now: now) },
             hasRows: !page.items.isEmpty, hostID: hostID, hostName: hostName,
-            statuses: ["queued", "running", "succeeded", "failed", "cancelled"].map { Option(value: $0, selected: $0 == status) },
-            kinds: ["backup", "forget", "prune", "check", "unlock", "init"].map { Option(value: $0, selected: $0 == kind) },
+            statuses: JobStatus.allCases.map { Choice(value: $0.rawValue, selected: $0 == filter.status) },
+            kinds: JobKind.allCases.map { Choice(value: $0.rawValue, selected: $0 == filter.kind) },
             nextPage: next)
         return responder.page("jobs", title: "Jobs", section: "jobs", page: model, request: request, context: context)
     }

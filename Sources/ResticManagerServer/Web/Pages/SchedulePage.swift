@@ -13,11 +13,6 @@ struct SchedulePage {
 
     static let keepCounts = ScheduleValidation.retentionCounts
 
-    struct Option {
-        let value: String
-        let selected: Bool
-    }
-
     struct KeepField {
         let name: String
         let label: String
@@ -50,7 +45,7 @@ struct SchedulePage {
         let scheduleID: String?
         let timeZone: String
         let previewURL: String
-        let kinds: [Option]
+        let kinds: [Choice]
         let fields: Fields
         let keepFields: [KeepField]
         let nextRuns: [String]
@@ -128,7 +123,7 @@ struct SchedulePage {
             hostID: host.id.rawValue, hostName: host.name, scheduleID: schedule?.id.rawValue,
             timeZone: zone.identifier, previewURL: "/api/v1/hosts/\(host.id)/schedules/preview",
             kinds: ScheduleValidation.schedulableKinds.map(\.rawValue).sorted().map {
-                Option(value: $0, selected: $0 == fields.kind)
+                Choice(value: $0, selected: $0 == fields.kind)
             },
             fields: fields,
             keepFields: Self.keepCounts.map { name in
