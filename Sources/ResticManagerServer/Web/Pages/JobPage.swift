@@ -93,8 +93,8 @@ struct JobPage {
             Fact(label: "Started", value: WebFormat.timestamp(job.startedAt)),
             Fact(label: "Finished", value: WebFormat.timestamp(job.finishedAt)),
         ]
-        if let started = job.startedAt {
-            facts.append(Fact(label: "Duration", value: WebFormat.duration((job.finishedAt ?? now).timeIntervalSince(started))))
+        if let started = job.startedAt, let finished = job.finishedAt {
+            facts.append(Fact(label: "Duration", value: WebFormat.duration(finished.timeIntervalSince(started))))
         }
         if let code = job.exitCode { facts.append(Fact(label: "Exit code", value: String(code))) }
         if !job.args.isEmpty { facts.append(Fact(label: "Paths", value: job.args.joined(separator: ", "))) }
