@@ -13,8 +13,11 @@ enum Validate {
         return trimmed
     }
 
+    /// Free text (notes, secrets). Line breaks are fine; NUL is not: SQLite
+    /// and the agent's environment would both cut the value there.
     static func text(_ value: String, field: String, maxLength: Int) throws -> String {
         guard value.count <= maxLength else { throw APIError.validation(field, "must be at most \(maxLength) characters") }
+        guard !value.contains("\0") else { throw APIError.validation(field, "must not contain NUL characters") }
         return value
     }
 

@@ -28,13 +28,17 @@ struct FormFields: Sendable {
             throw APIError(status: .contentTooLarge, code: "too_large",
                            message: "the form is larger than \(maxBytes / 1024) KiB; shorten the longest field")
         }
-        let text = String(buffer: buffer)
-        guard !text.contains("\0") else { throw APIError.validation("form", "must not contain NUL characters") }
+        let values: [String: String]
         do {
-            return FormFields(values: try URLEncodedFormDecoder().decode([String: String].self, from: text))
+            values = try URLEncodedFormDecoder().decode([String: String].self, from: String(buffer: buffer))
         } catch {
             throw APIError.validation("form", "could not be read; submit it from the page again")
         }
+        // Checked after decoding: browsers send NUL as %00.
+        if let field = values.first(where: { $0.key.contains("\0") || $0.value.contains("\0") })?.key {
+            throw APIError.validation(field.contains("\0") ? "form" : field, "must not contain NUL characters")
+        }
+        return FormFields(values: values)
     }
 
     /// The form of a request whose body the page middleware already collected.
