@@ -158,8 +158,6 @@ def test_unknown_page_path_is_an_html_404(admin_browser):
     assert response.status_code == 404 and response.headers["Content-Type"].startswith("application/json")
 
 
-@pytest.mark.xfail(strict=True, reason="finding: WebUI's `/**` catch-all is not reached for paths inside an existing "
-                   "route branch (Hummingbird's trie does not backtrack), so these still get the router's JSON 404")
 @pytest.mark.parametrize("path", ["/hosts", "/hosts/{host}/typo", "/jobs/some-job/typo", "/tokens/some-token",
                                   "/audit/older"])
 def test_unknown_path_below_a_page_route_is_an_html_404(admin_browser, host, path):

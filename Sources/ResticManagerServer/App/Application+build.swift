@@ -97,7 +97,7 @@ public func buildApplication(
 
 func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: WebTemplates) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: ErrorMappingMiddleware(logger: services.logger))
+    router.add(middleware: ErrorMappingMiddleware(templates: templates, logger: services.logger))
     router.add(middleware: AuthenticationMiddleware(database: services.database))
 
     let api = router.group("api/v1")
@@ -151,9 +151,11 @@ func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> 
 }
 
 /// Turns store and unexpected errors into API answers; unexpected ones are
-/// logged and answered with a generic 500 that leaks nothing.
+/// logged and answered with a generic 500 that leaks nothing. A path outside
+/// the API that matches no route gets the web UI's HTML 404 page.
 struct ErrorMappingMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let templates: WebTemplates
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -165,6 +167,10 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             throw APIError(error)
         } catch let error as any HTTPResponseError {
             if error.status == .notFound, !(error is APIError) {
+                if !request.uri.path.hasPrefix("/api/") {
+                    return WebPageMiddleware.errorPage(error, request: request, principal: nil, templates: templates,
+                                                       logger: logger)
+                }
                 throw APIError(status: .notFound, code: "not_found", message: "no route for \(request.method) \(request.uri.path)")
             }
             if error.status == .contentTooLarge, !(error is APIError) {

@@ -21,9 +21,6 @@ struct WebPageMiddleware: RouterMiddleware {
     {
         var request = request
         let path = request.uri.path
-        // The catch-all page route also matches unknown API paths; those keep
-        // their JSON answer.
-        if path.hasPrefix("/api/") { return try await next(request, context) }
         do {
             let isPublic = Self.publicPaths.contains(path)
             if !isPublic, context.principal == nil {
@@ -46,23 +43,28 @@ struct WebPageMiddleware: RouterMiddleware {
             }
             return try await next(request, context)
         } catch {
-            return errorPage(error, request: request, context: context)
+            return Self.errorPage(error, request: request, principal: context.principal, templates: templates,
+                                  logger: logger)
         }
     }
 
-    private func errorPage(_ error: any Error, request: Request, context: Context) -> Response {
+    /// The HTML answer to a failed page request. Also used for paths that
+    /// match no route at all outside the API.
+    static func errorPage(_ error: any Error, request: Request, principal: Principal?, templates: WebTemplates,
+                          logger: Logger) -> Response {
         let apiError: APIError
         switch error {
         case let error as APIError: apiError = error
         case let error as StoreError: apiError = APIError(error)
         case let error as any HTTPResponseError where error.status == .notFound:
-            apiError = APIError(status: .notFound, code: "not_found", message: "there is no page at \(request.uri.path)")
+            apiError = APIError(status: .notFound, code: "not_found",
+                                message: "there is no page at \(request.uri.path); start again from the fleet overview")
         default:
             logger.error("page failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
             apiError = APIError(status: .internalServerError, code: "internal",
                                 message: "something went wrong on the server; the server log has the details")
         }
-        let session = context.principal.map { WebSession(principal: $0, request: request) }
+        let session = principal.map { WebSession(principal: $0, request: request) }
         let model = ErrorPage(status: Int(apiError.status.code), title: ErrorPage.title(for: apiError.status),
                               message: apiError.message, signedOut: apiError.status == .unauthorized)
         return templates.page("error", PageView(title: model.title, session: session, page: model),

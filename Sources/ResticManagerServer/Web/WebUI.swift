@@ -23,10 +23,5 @@ struct WebUI {
         UsersPage(services: services, responder: responder).addRoutes(to: pages)
         TokensPage(services: services, responder: responder).addRoutes(to: pages)
         AuditPage(services: services, responder: responder).addRoutes(to: pages)
-        // Any other GET outside the API gets a page that says so, not JSON.
-        web.get("/**") { request, _ -> Response in
-            throw APIError(status: .notFound, code: "not_found",
-                           message: "there is no page at \(request.uri.path); start again from the fleet overview")
-        }
     }
 }
