@@ -16,6 +16,17 @@ struct ChildOutputLine: Sendable, Equatable {
 
     var stream: Stream
     var text: String
+
+    /// A line as the job log keeps it: terminal control sequences (restic
+    /// writes `ESC[2K` before messages on stderr) removed, since the log is
+    /// read in a browser or a JSON client, never on a terminal.
+    init(stream: Stream, text: String) {
+        self.stream = stream
+        self.text = text.contains("\u{1B}") ? text.replacing(Self.terminalControl, with: "") : text
+    }
+
+    /// CSI sequences (`ESC [ … final byte`) and two-byte escapes.
+    nonisolated(unsafe) static let terminalControl = /\x1B(\[[0-?]*[ -\/]*[@-~]|[@-Z\\-_])/
 }
 
 /// Runs one child process (restic or a hook shell) and hands every line it

@@ -2,8 +2,9 @@ import Foundation
 import ResticManagerProtocol
 
 /// Feeds one Server-Sent Events client the log of a job: what is stored
-/// after `after`, then every new line as it is committed, the latest
-/// progress, and an `end` event once the job has ended and its log is drained.
+/// after `after`, then every new line as it is committed, a `status` event
+/// (the job) whenever its status changes, the latest progress, and an `end`
+/// event once the job has ended and its log is drained.
 struct JobLogStreamer: Sendable {
     let database: AppDatabase
     let events: JobEventBroadcaster
@@ -34,6 +35,7 @@ struct JobLogStreamer: Sendable {
             }
             var last = after
             var lastProgress: String?
+            var lastStatus: JobStatus?
             var iterator = wakeups.makeAsyncIterator()
             while true {
                 guard let job = try await database.job(id: jobID) else { break }
@@ -45,6 +47,10 @@ struct JobLogStreamer: Sendable {
                         last = line.seq
                     }
                 } while lines.count == 500
+                if job.status != lastStatus, !job.status.isTerminal {
+                    try await write(Self.event("status", id: nil, data: Self.json(JobResponse(job))))
+                    lastStatus = job.status
+                }
                 if let progress = job.progress, progress != lastProgress, job.status == .running {
                     try await write(Self.event("progress", id: nil, data: progress))
                     lastProgress = progress

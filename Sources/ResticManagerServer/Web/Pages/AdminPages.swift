@@ -238,6 +238,7 @@ struct AuditPage {
         let time: String
         let timeText: String
         let actor: String
+        let actorShort: String
         let action: String
         let targetType: String
         let targetID: String
@@ -256,6 +257,13 @@ struct AuditPage {
             let member = members[key]!
             return "\(key)=\(member.stringValue ?? member.canonicalText)"
         }.joined(separator: " · ")
+    }
+
+    /// `agent:7131e4d0-f9df-…` → `agent:7131e4d0`; users keep their name.
+    static func shortActor(_ actor: String) -> String {
+        guard let colon = actor.firstIndex(of: ":"), !actor.hasPrefix("user:") else { return actor }
+        let id = actor[actor.index(after: colon)...]
+        return id.count > 12 ? String(actor[...colon] + id.prefix(8)) : actor
     }
 
     static func link(type: String, id: String) -> String? {
@@ -283,7 +291,8 @@ struct AuditPage {
         let pageRequest = try PageCursor.page(from: request)
         let page = try await services.database.auditLog(page: pageRequest)
         let rows = page.items.map {
-            Row(time: WebFormat.machine($0.ts), timeText: WebFormat.timestamp($0.ts), actor: $0.actor, action: $0.action,
+            Row(time: WebFormat.machine($0.ts), timeText: WebFormat.timestamp($0.ts), actor: $0.actor,
+                actorShort: Self.shortActor($0.actor), action: $0.action,
                 targetType: $0.targetType, targetID: $0.targetId, targetShortID: String($0.targetId.prefix(8)),
                 targetLink: Self.link(type: $0.targetType, id: $0.targetId), details: Self.detailsText($0.details),
                 ip: $0.ip)

@@ -19,6 +19,8 @@ struct DashboardPage {
         let lastBackupAt: String
         let lastBackupStatus: String
         let lastBackupJobID: String?
+        /// Shown under a last run that did not succeed.
+        let lastSuccess: String?
         let nextRun: String
         let nextRunAt: String
         let repoSize: String
@@ -65,6 +67,9 @@ struct DashboardPage {
                 lastBackupAt: WebFormat.machine(summary.lastBackup?.finishedAt),
                 lastBackupStatus: summary.lastBackup?.status.rawValue ?? "none",
                 lastBackupJobID: summary.lastBackup?.id.rawValue,
+                lastSuccess: summary.lastBackup?.status == .succeeded
+                    ? nil : summary.lastSuccessfulBackupAt.map { "last success \(WebFormat.relative($0, now: now))" }
+                        ?? (summary.lastBackup == nil ? nil : "never succeeded"),
                 nextRun: state.nextRun.map { WebFormat.relative($0, now: now) } ?? "—",
                 nextRunAt: WebFormat.machine(state.nextRun),
                 repoSize: WebFormat.bytes(summary.latestStats?.sizeBytes),

@@ -98,8 +98,10 @@ struct HostPage {
         let snapshots = try await services.database.snapshots(hostID: id, page: Page(limit: 50)).items.map {
             SnapshotRow(id: $0.snapshotId, shortID: String($0.snapshotId.prefix(8)), time: WebFormat.machine($0.time),
                         timeText: WebFormat.timestamp($0.time), paths: $0.paths.joined(separator: ", "),
-                        tags: $0.tags.joined(separator: ", "), size: WebFormat.bytes($0.sizeBytes),
-                        files: WebFormat.count($0.fileCount))
+                        tags: $0.tags.joined(separator: ", "),
+                        // restic before 0.17 reports no snapshot summary; zero then means unknown.
+                        size: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.bytes($0.sizeBytes),
+                        files: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.count($0.fileCount))
         }
         let statsHistory = try await services.database.repoStats(hostID: id, page: Page(limit: 200)).items
         var config = configForm

@@ -34,6 +34,7 @@ struct JobPage {
         let hasSummary: Bool
         let statsJSON: String?
         let error: String?
+        let cancelled: Bool
         let lines: [LogLine]
         let hasLines: Bool
         let afterSeq: Int64
@@ -110,7 +111,8 @@ struct JobPage {
             showProgress: !job.status.isTerminal, percent: String(format: "%.1f", percent),
             progressText: progress.map(Self.progressText) ?? (job.status == .queued ? "waiting for the agent" : "starting"),
             summary: summary, hasSummary: !summary.isEmpty,
-            statsJSON: stats.map { $0.canonicalText }, error: job.error,
+            statsJSON: stats.map { $0.canonicalText }, error: job.status == .cancelled ? nil : job.error,
+            cancelled: job.status == .cancelled,
             lines: lines.map {
                 LogLine(seq: $0.seq, time: String(RFC3339.format($0.ts).dropFirst(11).prefix(8)), stream: $0.stream,
                         payload: $0.payload)

@@ -16,6 +16,8 @@ struct LoginPage {
         let next: String
         let username: String
         let error: String?
+        /// After a failed attempt the name is kept, so the password is what to type.
+        let focusPassword: Bool
     }
 
     func addPublicRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -66,7 +68,8 @@ struct LoginPage {
                         status: HTTPResponse.Status) -> Response {
         // Reuse the browser's login token so two open tabs both work.
         let token = request.cookies[Self.csrfCookie]?.value.nilIfEmpty ?? Tokens.randomValue()
-        let model = Model(csrfToken: token, next: next, username: username, error: error)
+        let model = Model(csrfToken: token, next: next, username: username, error: error,
+                          focusPassword: !username.isEmpty)
         var response = templates.page("login", PageView(title: "Sign in", session: nil, page: model), status: status)
         response.setCookie(Cookie(name: Self.csrfCookie, value: token, maxAge: 3600, path: "/login",
                                   secure: services.settings.secureCookies, httpOnly: true, sameSite: .strict))

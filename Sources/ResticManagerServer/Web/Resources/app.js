@@ -79,7 +79,10 @@ function cronPreview() {
         list.append(item);
       });
     } else {
-      error.textContent = body && body.error ? body.error.message : "cannot check this expression";
+      // The reason alone: the message sits next to the field it names.
+      const fields = body && body.error && body.error.fields;
+      error.textContent = fields && fields.cron_expr ? fields.cron_expr
+        : body && body.error ? body.error.message : "cannot check this expression";
       error.hidden = false;
       input.setAttribute("aria-invalid", "true");
     }
@@ -119,6 +122,15 @@ function liveJob() {
     if (follow) log.scrollTop = log.scrollHeight;
   });
 
+  // queued → running while the page is open.
+  source.addEventListener("status", (event) => {
+    const job = JSON.parse(event.data);
+    const pill = document.getElementById("job-status");
+    pill.textContent = job.status;
+    pill.dataset.status = job.status;
+    pill.className = "pill status-" + job.status;
+  });
+
   source.addEventListener("progress", (event) => {
     const p = JSON.parse(event.data);
     progress.value = Math.round(p.percent_done * 1000) / 10;
@@ -131,6 +143,8 @@ function liveJob() {
   source.addEventListener("end", async () => {
     source.close();
     document.getElementById("live-indicator").hidden = true;
+    // "Backup job queued." no longer describes the job.
+    document.getElementById("flash")?.remove();
     // Swap in the server-rendered header and summary of the finished job.
     const response = await fetch(window.location.pathname, { credentials: "same-origin" });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
