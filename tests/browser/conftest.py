@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -35,7 +35,6 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 HERE = pathlib.Path(__file__).resolve().parent
 E2E = HERE.parent / "e2e"
 SCREENSHOTS = pathlib.Path(os.environ.get("RM_SCREENSHOTS", HERE / "screenshots-run"))
-FINDINGS = pathlib.Path(os.environ.get("RM_BROWSER_FINDINGS", "/tmp/browser-findings.md"))
 CHROMIUM = os.environ.get("RM_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("RM_CHROMEDRIVER", "/usr/bin/chromedriver")
 WIDTH, HEIGHT = 1280, 900
@@ -70,25 +69,6 @@ def pytest_sessionstart(session):
     if SCREENSHOTS.exists():
         for old in SCREENSHOTS.glob("*.png"):
             old.unlink()
-
-
-# ---------------------------------------------------------------------------
-# Findings for the engineer writing the pages.
-# ---------------------------------------------------------------------------
-
-def record_finding(test_name: str, text: str) -> None:
-    """Appends one bullet to the findings file (once per text)."""
-    line = f"- `{test_name}`: {text}\n"
-    existing = FINDINGS.read_text() if FINDINGS.exists() else ""
-    if line not in existing:
-        with open(FINDINGS, "a") as handle:
-            handle.write(line)
-
-
-@pytest.fixture
-def finding(request):
-    """`finding("text")` writes a finding under the running test's name."""
-    return lambda text: record_finding(request.node.name, text)
 
 
 # ---------------------------------------------------------------------------
@@ -188,7 +168,10 @@ class Browser:
         `confirm` accepts the confirmation dialog the click opens."""
         form = self.find(form_css)
         buttons = form.find_elements(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])")
-        old_page = self.find("html")
+        # A marker on the old document: the next page is loaded once it is gone.
+        # (staleness_of trips over chromedriver's "node does not belong to the
+        # document" while the old page is torn down.)
+        self.driver.execute_script("window.__rmOldPage = true")
         if buttons:
             buttons[0].click()
         else:
@@ -196,8 +179,9 @@ class Browser:
         if confirm:
             WebDriverWait(self.driver, 5, poll_frequency=0.05).until(
                 EC.alert_is_present(), f"{self.label}: submitting {form_css} asked for no confirmation").accept()
-        WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(
-            EC.staleness_of(old_page), f"{self.label}: submitting {form_css} loaded no new page")
+        WebDriverWait(self.driver, timeout, poll_frequency=0.05, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script("return window.__rmOldPage === undefined"),
+            f"{self.label}: submitting {form_css} loaded no new page")
         self.wait_loaded()
 
     def csrf_token(self) -> str:
@@ -236,18 +220,16 @@ class Browser:
         self.collect_console()
         path = SCREENSHOTS / f"{name}.png"
         assert self.driver.save_screenshot(str(path)), f"screenshot {name} failed"
-        try:
-            metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-            content = metrics.get("cssContentSize") or metrics["contentSize"]
-            viewport = metrics.get("cssLayoutViewport") or metrics["layoutViewport"]
-            if content["height"] > viewport["clientHeight"] + 2:
-                clip = {"x": 0, "y": 0, "width": viewport["clientWidth"], "height": min(content["height"], 6000),
-                        "scale": 1}
-                data = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-                    "format": "png", "captureBeyondViewport": True, "clip": clip})
-                (SCREENSHOTS / f"{name}-full.png").write_bytes(base64.b64decode(data["data"]))
-        except Exception as error:  # noqa: BLE001 - the visible screenshot is the one that counts
-            record_finding("harness", f"full-page screenshot of {name} failed: {error}")
+        # Long pages also get a full-length shot, for reviewing the whole page.
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        content = metrics.get("cssContentSize") or metrics["contentSize"]
+        viewport = metrics.get("cssLayoutViewport") or metrics["layoutViewport"]
+        if content["height"] > viewport["clientHeight"] + 2:
+            clip = {"x": 0, "y": 0, "width": viewport["clientWidth"], "height": min(content["height"], 6000),
+                    "scale": 1}
+            data = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True, "clip": clip})
+            (SCREENSHOTS / f"{name}-full.png").write_bytes(base64.b64decode(data["data"]))
         return path
 
     def collect_console(self) -> list[str]:
