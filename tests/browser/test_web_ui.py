@@ -79,8 +79,10 @@ def wait_status(browser: Browser, statuses, timeout: float) -> str:
 
 
 def watch_running_status(browser: Browser) -> None:
-    """The server says running: the open job page says so too, without a reload."""
+    """The server says running: the open job page says so too, start time
+    included, without a reload."""
     browser.wait(lambda: job_status(browser) == "running", 10, "#job-status to show running")
+    browser.wait(lambda: not re.search(r"Started\s+—", browser.text("#job-facts")), 10, "a start time in #job-facts")
 
 
 def open_schedule_editor(browser: Browser, host_id: str) -> None:
@@ -499,8 +501,35 @@ def test_dashboard_fits_a_phone_screen(stack, admin_browser):
         browser.set_viewport(WIDTH, HEIGHT)
 
 
+def test_dashboard_lists_hosts_needing_attention_first(stack, admin_browser):
+    host_id = needs(stack, "host_id")
+    # Two more hosts enroll but never connect: offline, never backed up.
+    bare = []
+    for name in ("db-01", "files-02"):
+        created = stack.admin.post("/api/v1/enrollment-tokens", json={"note": name})
+        assert created.status_code == 201, created.text
+        enrolled = requests.post(stack.server.url("/api/v1/agents/enroll"), timeout=30, json={
+            "token": stack.server.remember_secret(created.json()["token"]), "hostname": name, "os": "linux",
+            "arch": "arm64", "name": name})
+        assert enrolled.status_code == 201, enrolled.text
+        stack.server.remember_secret(enrolled.json()["agent_token"])
+        bare.append(enrolled.json()["host_id"])
+
+    browser = admin_browser
+    browser.open("/")
+    rows = browser.find_all("#hosts tbody tr[data-host-id]")
+    order = [row.get_attribute("data-host-id") for row in rows]
+    attention = [row.get_attribute("data-attention") for row in rows]
+    assert order == bare + [host_id], order
+    assert attention == ["true", "true", "false"], attention
+    assert browser.text("#attention-count") == "2"
+    for row in rows[:2]:
+        assert "offline" in row.text and "never backed up" in row.text, row.text
+    browser.shot("dashboard-fleet")
+
+
 EXPECTED_SHOTS = ("login", "dashboard", "host", "schedule-editor-error", "job-running", "job-finished", "enrollment",
-                  "users", "tokens", "audit", "dashboard-375", "host-viewer", "job-cancelled")
+                  "users", "tokens", "audit", "dashboard-375", "host-viewer", "job-cancelled", "dashboard-fleet")
 
 
 def test_every_page_was_photographed_and_no_script_failed(stack):

@@ -94,6 +94,20 @@ function cronPreview() {
   if (input.value.trim()) check();
 }
 
+// Replaces the elements with these ids by their current server rendering,
+// so the live page never re-implements what the server already renders.
+async function refreshFromServer(ids) {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  ids.forEach((id) => {
+    const fresh = page.getElementById(id);
+    const current = document.getElementById(id);
+    if (fresh && current) current.replaceWith(fresh);
+  });
+  localTimes(document);
+}
+
 // Job page: follow the log and progress over Server-Sent Events until the
 // job ends, then refresh the status and summary in place.
 function liveJob() {
@@ -129,6 +143,7 @@ function liveJob() {
     pill.textContent = job.status;
     pill.dataset.status = job.status;
     pill.className = "pill status-" + job.status;
+    refreshFromServer(["job-facts"]); // "Started" now has a time
   });
 
   source.addEventListener("progress", (event) => {
@@ -145,15 +160,7 @@ function liveJob() {
     document.getElementById("live-indicator").hidden = true;
     // "Backup job queued." no longer describes the job.
     document.getElementById("flash")?.remove();
-    // Swap in the server-rendered header and summary of the finished job.
-    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    ["job-header", "job-outcome"].forEach((id) => {
-      const fresh = page.getElementById(id);
-      const current = document.getElementById(id);
-      if (fresh && current) current.replaceWith(fresh);
-    });
-    localTimes(document);
+    await refreshFromServer(["job-header", "job-outcome"]);
   });
 }
 
