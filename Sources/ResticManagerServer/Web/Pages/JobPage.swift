@@ -87,7 +87,6 @@ struct JobPage {
         guard let job = try await services.database.job(id: id) else { throw APIError.notFound("job") }
         let host = try await services.database.host(id: job.hostId)
         let lines = try await services.database.jobLogs(jobID: id, afterSeq: 0, limit: Self.renderedLogLines)
-        let now = Date()
         var facts = [
             Fact(label: "Trigger", value: job.trigger.rawValue + (job.requestedBy.map { " by \($0)" } ?? "")),
             Fact(label: "Queued", value: WebFormat.timestamp(job.queuedAt)),
