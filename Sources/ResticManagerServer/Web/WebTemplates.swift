@@ -39,7 +39,8 @@ struct WebTemplates: Sendable {
 
     /// Renders `model` with the named template into an HTML response.
     func page(_ name: String, _ model: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let html = library.render(model, withTemplate: name) ?? "template \(name) is missing"
+        let values = TemplateValues.convert(model) ?? [String: Any]()
+        let html = library.render(values, withTemplate: name) ?? "template \(name) is missing"
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
