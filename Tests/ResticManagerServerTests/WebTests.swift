@@ -227,3 +227,38 @@ import Testing
         #expect(WebFormat.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00 UTC")
     }
 }
+
+@Suite struct TemplateValuesTests {
+    struct Inner { let name: String }
+    struct Model {
+        let title: String
+        let missing: String?
+        let present: String?
+        let inner: Inner
+        let rows: [Inner]
+        let errors: [String: String]
+        let count: Int
+    }
+
+    @Test func structsBecomeDictionariesAndNilFieldsDisappear() throws {
+        let model = Model(title: "T", missing: nil, present: "p", inner: Inner(name: "i"),
+                          rows: [Inner(name: "a"), Inner(name: "b")], errors: ["cron_expr": "bad"], count: 3)
+        let values = try #require(TemplateValues.convert(model) as? [String: Any])
+        #expect(values["title"] as? String == "T")
+        #expect(values.keys.contains("missing") == false)
+        #expect(values["present"] as? String == "p")
+        #expect((values["inner"] as? [String: Any])?["name"] as? String == "i")
+        #expect((values["rows"] as? [Any])?.compactMap { ($0 as? [String: Any])?["name"] as? String } == ["a", "b"])
+        #expect(values["errors"] as? [String: String] == ["cron_expr": "bad"])
+        #expect(values["count"] as? Int == 3)
+    }
+
+    @Test func renderingConvertedValuesMatchesRenderingTheStruct() throws {
+        let templates = try WebTemplates()
+        let view = PageView(title: "Fleet", session: nil, page: ["x": "y"], flash: "Saved <b>", section: "jobs")
+        let direct = templates.library.render(view, withTemplate: "error")
+        let converted = templates.library.render(TemplateValues.convert(view)!, withTemplate: "error")
+        #expect(direct == converted)
+        #expect(converted?.contains("Saved &lt;b&gt;") == true)
+    }
+}
