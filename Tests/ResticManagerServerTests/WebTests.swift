@@ -136,7 +136,8 @@ import Testing
     @Test func nextMustBeALocalPath() {
         #expect(LoginPage.safeNext("/hosts/1?x=2") == "/hosts/1?x=2")
         for hostile in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "", "/login?next=/x",
-                        "/a\nSet-Cookie: x=1"] {
+                        "/a\nSet-Cookie: x=1", "/\t/evil.example/", "/\t\\evil.example", "/\u{0B}/evil", "/\u{7F}/x",
+                        "/\u{A0}/evil", "/ /evil"] {
             #expect(LoginPage.safeNext(hostile) == "/", "\(hostile.debugDescription) was accepted")
         }
         #expect(LoginPage.safeNext(nil) == "/")

@@ -117,7 +117,9 @@ def test_login_csrf_cookie_of_another_browser_does_not_help(web_server):
 
 @pytest.mark.parametrize("next_path", ["//evil.example", "//evil.example/path", "https://evil.example",
                                        "/\\evil.example", "http:/evil.example", "javascript:alert(1)",
-                                       "evil.example", "/login?next=//evil.example", ""])
+                                       "evil.example", "/login?next=//evil.example", "",
+                                       # Browsers drop tabs and newlines and read \ as /.
+                                       "/\t/evil.example/", "/\t\\evil.example", "/\n/evil.example"])
 def test_next_cannot_leave_the_site(web_server, next_path):
     browser = Browser(web_server)
     fields = browser.login_form(next_path)
@@ -180,6 +182,32 @@ def test_api_with_the_page_session_still_needs_the_csrf_header(web_server, admin
     web_server.remember_secret(created.json()["token"])
     names = [token["name"] for token in admin_browser.get("/api/v1/api-tokens").json()["items"]]
     assert names.count("needs-header") == 1
+
+
+@pytest.mark.parametrize("path", ["//api/v1/api-tokens", "///api/v1/api-tokens", "/api//v1/api-tokens"])
+def test_extra_slashes_do_not_skip_the_api_csrf_check(web_server, admin_browser, path):
+    """The router drops empty path segments; the CSRF check reads the path the same way."""
+    before = len(admin_browser.get("/api/v1/api-tokens").json()["items"])
+    refused = admin_browser.post(path, json={"name": "slashes"})
+    assert refused.status_code == 403, refused.text
+    assert len(admin_browser.get("/api/v1/api-tokens").json()["items"]) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None])
+def test_api_bodies_must_be_json_so_no_cross_site_form_can_send_them(web_server, admin_browser, content_type):
+    """A form on another site can post text/plain or form encodings without a preflight; the API refuses them."""
+    headers = {"X-CSRF-Token": admin_browser.csrf_token}
+    if content_type:
+        headers["Content-Type"] = content_type
+    refused = admin_browser.post("/api/v1/api-tokens", data='{"name": "plain"}', headers=headers)
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["error"]["code"] == "unsupported_media_type"
+    # Login is exempt from CSRF, so the content type is what stops a cross-site login form.
+    login = requests.post(web_server.url("/api/v1/auth/login"), timeout=30,
+                          data=f'{{"username": "admin", "password": "{web_server.admin_password}"}}',
+                          headers={"Content-Type": content_type} if content_type else {})
+    assert login.status_code == 415, login.text
+    assert "rm_session" not in login.cookies
 
 
 def test_a_disabled_users_page_session_ends(web_server, api_admin):

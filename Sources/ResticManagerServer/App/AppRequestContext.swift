@@ -94,6 +94,13 @@ public struct APIRequestDecoder: RequestDecoder {
             throw APIError(status: .contentTooLarge, code: "too_large",
                            message: "request body is larger than \(context.maxUploadSize) bytes")
         }
+        // Only JSON: an HTML form on another site can post text/plain or a
+        // form encoding without a CORS preflight, JSON it cannot.
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") || contentType.contains("+json") else {
+            throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type",
+                           message: "send the body as JSON with Content-Type: application/json")
+        }
         do {
             return try APIJSON.makeDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {

@@ -167,7 +167,7 @@ struct ErrorMappingMiddleware: RouterMiddleware {
             throw APIError(error)
         } catch let error as any HTTPResponseError {
             if error.status == .notFound, !(error is APIError) {
-                if !request.uri.path.hasPrefix("/api/") {
+                if !AuthenticationMiddleware.isAPI(AuthenticationMiddleware.routedPath(request.uri.path)) {
                     return WebPageMiddleware.errorPage(error, request: request, principal: nil, templates: templates,
                                                        logger: logger)
                 }

@@ -31,10 +31,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
             let hash = Tokens.hash(token)
             if let user = try await database.userForSession(tokenHash: hash) {
                 // Page forms carry the token as a form field instead;
-                // WebPageMiddleware checks it for every non-API path.
-                if request.method.isUnsafe, request.uri.path.hasPrefix("/api/"),
-                    !Self.csrfExempt.contains(request.uri.path)
-                {
+                // WebPageMiddleware checks it for every page route. The path
+                // is compared as the router reads it: `//api/…` is the API too.
+                let path = Self.routedPath(request.uri.path)
+                if request.method.isUnsafe, Self.isAPI(path), !Self.csrfExempt.contains(path) {
                     let sent = request.headers[Self.csrfHeader] ?? ""
                     guard Tokens.constantTimeEquals(sent, Self.csrfToken(forSession: token)) else {
                         throw APIError.forbidden("missing or wrong X-CSRF-Token header; use the csrf_token from login")
@@ -44,6 +44,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
         }
         return try await next(request, context)
+    }
+
+    /// A path as the router matches it: empty segments dropped.
+    static func routedPath(_ path: String) -> String {
+        "/" + path.split(separator: "/").joined(separator: "/")
+    }
+
+    static func isAPI(_ routedPath: String) -> Bool {
+        routedPath == "/api" || routedPath.hasPrefix("/api/")
     }
 
     /// The CSRF token is derived from the session token, so nothing extra is

@@ -77,10 +77,15 @@ struct LoginPage {
     }
 
     /// Only a path on this server: `//evil.example` or `https://…` would
-    /// turn the login form into an open redirect.
+    /// turn the login form into an open redirect. Browsers drop tabs and
+    /// newlines from URLs and read `\` as `/`, so `/\t/evil.example` is
+    /// `//evil.example` to them: no whitespace, control character or
+    /// backslash gets through.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"), next.count <= 2048,
-            !next.contains(where: { $0.isNewline || $0 == "\0" }), !next.hasPrefix("/login")
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.count <= 2048,
+            !next.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "\\"
+                || $0.properties.isWhitespace || $0.properties.generalCategory == .control }),
+            !next.hasPrefix("/login")
         else { return "/" }
         return next
     }
