@@ -66,6 +66,8 @@ def test_log_stream_is_live_until_the_job_ends(server, admin, viewer):
         agent_finish_job(agent, job["id"], stats={"files_new": 2, "data_added": 1234})
         assert stream.finished.wait(10), "the stream did not end after the job"
         assert stream.error is None
+        # One `status` event (the job as it was when the viewer came); the end has its own event.
+        assert [json.loads(event["data"])["status"] for event in stream.of("status")] == ["running"]
         logs = stream.of("log")
         assert [event["id"] for event in logs] == ["1", "2"]
         assert [json.loads(event["data"])["payload"] for event in logs] == ["before the viewer came", "live line"]
@@ -85,7 +87,10 @@ def test_log_stream_resumes_after_last_event_id(server, admin, viewer):
     for seq in (1, 2, 3):
         agent_log(agent, job["id"], seq, f"line {seq}")
     agent_finish_job(agent, job["id"], status="failed", exit_code=1, error="unable to open repository")
-    for headers, path in (({"Last-Event-ID": "1"}, ""), ({}, "?after_seq=1")):
+    # A reconnecting EventSource sends its original URL (after_seq included)
+    # plus Last-Event-ID: the further of the two wins, so nothing repeats.
+    for headers, path in (({"Last-Event-ID": "1"}, ""), ({}, "?after_seq=1"),
+                          ({"Last-Event-ID": "1"}, "?after_seq=0"), ({"Last-Event-ID": "0"}, "?after_seq=1")):
         stream = SSEReader(viewer, f"/api/v1/jobs/{job['id']}/logs/stream{path}", headers=headers)
         try:
             assert stream.finished.wait(10), "a finished job's stream must end by itself"
@@ -108,6 +113,7 @@ def test_log_stream_ends_when_a_queued_job_is_cancelled(server, admin, viewer):
         assert admin.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
         assert stream.finished.wait(10)
         assert json.loads(stream.of("end")[0]["data"])["status"] == "cancelled"
+        assert [json.loads(event["data"])["status"] for event in stream.of("status")] == ["queued"]
         assert stream.of("log") == []
     finally:
         stream.close()

@@ -204,14 +204,19 @@ struct JobController {
         return updated
     }
 
+    /// Where a log read starts: `after_seq`, or for a reconnecting
+    /// EventSource its `Last-Event-ID` when that is further on (the browser
+    /// reconnects with the original URL, `after_seq` included).
     private static func afterSeq(_ request: Request) throws -> Int64 {
-        let text = request.uri.queryParameters["after_seq"].map(String.init)
-            ?? request.headers[.init("Last-Event-ID")!]
-        guard let text, !text.isEmpty else { return 0 }
-        guard let value = Int64(text), value >= 0 else {
-            throw APIError.validation("after_seq", "must be a non-negative integer")
+        func value(_ text: String?, _ name: String) throws -> Int64 {
+            guard let text, !text.isEmpty else { return 0 }
+            guard let value = Int64(text), value >= 0 else {
+                throw APIError.validation(name, "must be a non-negative integer")
+            }
+            return value
         }
-        return value
+        return max(try value(request.uri.queryParameters["after_seq"].map(String.init), "after_seq"),
+                   try value(request.headers[.init("Last-Event-ID")!], "Last-Event-ID"))
     }
 
     @Sendable func logs(_ request: Request, context: AuthenticatedContext) async throws -> LogsResponse {

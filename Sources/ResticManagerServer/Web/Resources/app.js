@@ -117,12 +117,16 @@ function liveJob() {
   const progress = document.getElementById("progress");
   const progressText = document.getElementById("progress-text");
   const jobID = root.dataset.jobId;
+  // A reconnect may repeat lines; each is shown once.
+  let lastSeq = Number(root.dataset.afterSeq || "0");
   const source = new EventSource("/api/v1/jobs/" + encodeURIComponent(jobID) + "/logs/stream?after_seq=" +
     encodeURIComponent(root.dataset.afterSeq || "0"));
   document.getElementById("live-indicator").hidden = false;
 
   source.addEventListener("log", (event) => {
     const line = JSON.parse(event.data);
+    if (line.seq <= lastSeq) return;
+    lastSeq = line.seq;
     const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
     const row = document.createElement("span");
     row.className = "log-line " + line.stream;
@@ -140,6 +144,7 @@ function liveJob() {
   source.addEventListener("status", (event) => {
     const job = JSON.parse(event.data);
     const pill = document.getElementById("job-status");
+    if (pill.dataset.status === job.status) return; // the stream's first event repeats the page
     pill.textContent = job.status;
     pill.dataset.status = job.status;
     pill.className = "pill status-" + job.status;
@@ -153,6 +158,15 @@ function liveJob() {
     progressText.textContent = progress.value + "% · " + p.files_done + " of " + p.total_files + " files · " +
       formatBytes(p.bytes_done) + " of " + formatBytes(p.total_bytes) +
       (p.eta_seconds > 0 ? " · about " + p.eta_seconds + " s left" : "");
+  });
+
+  // EventSource retries by itself; once it gives up (signed out, job
+  // deleted) say so instead of pretending to be live.
+  source.addEventListener("error", () => {
+    if (source.readyState !== EventSource.CLOSED) return;
+    const indicator = document.getElementById("live-indicator");
+    indicator.textContent = "live updates stopped: reload the page";
+    indicator.hidden = false;
   });
 
   source.addEventListener("end", async () => {
