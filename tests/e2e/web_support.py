@@ -178,6 +178,18 @@ def assert_error_page(response: requests.Response, status: int, *words: str) -> 
     return message
 
 
+def assert_form_refused(response: requests.Response, status: int, form_id: str, *words: str) -> str:
+    """The form page again, with `status`, the form still there and a
+    #form-error message containing each of `words`."""
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:800]}"
+    page = doc(response)
+    assert page.by_id(form_id) is not None, f"#{form_id} is not on the refused page"
+    message = page.by_id("form-error").text
+    for word in words:
+        assert word.lower() in message.lower(), f"{word!r} not in #form-error {message!r}"
+    return message
+
+
 def assert_no_raw_markup(text: str, where: str = "page") -> None:
     for marker in XSS_RAW_MARKERS:
         assert marker not in text, f"raw markup {marker!r} reflected unescaped in {where}"

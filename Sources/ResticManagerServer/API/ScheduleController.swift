@@ -83,11 +83,15 @@ struct ScheduleController {
     {
         // Keeping hooks an admin set is fine for an operator; changing them is not.
         let hooksUnchanged = existing.map { ($0.preHook, $0.postHook) == (body.preHook ?? "", body.postHook ?? "") } ?? false
+        // Likewise for the admin-only extra_args option.
+        let storedOptions = existing?.options.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        let extraArgsUnchanged = existing != nil && storedOptions?["extra_args"] == body.options?["extra_args"]
         return try ScheduleValidation.definition(
             kind: body.kind, cronExpr: body.cronExpr, paths: body.paths, excludes: body.excludes, tags: body.tags,
             retentionPolicy: body.retentionPolicy, options: body.options, preHook: body.preHook,
             postHook: body.postHook, enabled: body.enabled,
-            callerIsAdmin: context.user.role == .admin, hooksAllowed: context.user.role == .admin || hooksUnchanged)
+            extraArgsAllowed: context.user.role == .admin || extraArgsUnchanged,
+            hooksAllowed: context.user.role == .admin || hooksUnchanged)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<ScheduleResponse> {

@@ -13,7 +13,7 @@ enum ScheduleValidation {
     static func definition(
         kind kindText: String, cronExpr: String, paths: [String]?, excludes: [String]?, tags: [String]?,
         retentionPolicy: JSONValue?, options: JSONValue?, preHook: String?, postHook: String?, enabled: Bool?,
-        callerIsAdmin: Bool, hooksAllowed: Bool
+        extraArgsAllowed: Bool, hooksAllowed: Bool
     ) throws -> ScheduleDefinition {
         guard let kind = JobKind(rawValue: kindText), schedulableKinds.contains(kind) else {
             throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock")
@@ -39,7 +39,7 @@ enum ScheduleValidation {
             throw APIError.validation(
                 "retention_policy", "a forget needs at least one keep_* rule; an empty policy would delete every snapshot")
         }
-        let optionsText = try options.flatMap { try validateOptions($0, callerIsAdmin: callerIsAdmin) }
+        let optionsText = try options.flatMap { try validateOptions($0, extraArgsAllowed: extraArgsAllowed) }
         let preHook = try hook(preHook, field: "pre_hook", allowed: hooksAllowed)
         let postHook = try hook(postHook, field: "post_hook", allowed: hooksAllowed)
         return ScheduleDefinition(
@@ -105,7 +105,7 @@ enum ScheduleValidation {
         return keeps == 0 ? nil : value.canonicalText
     }
 
-    static func validateOptions(_ value: JSONValue, callerIsAdmin: Bool) throws -> String? {
+    static func validateOptions(_ value: JSONValue, extraArgsAllowed: Bool) throws -> String? {
         guard case .object(let members) = value else {
             if value == .null { return nil }
             throw APIError.validation("options", "must be an object")
@@ -129,7 +129,9 @@ enum ScheduleValidation {
                         != nil
                 else { throw APIError.validation(field, "must be like 10%, 1/5 or 500M") }
             case "extra_args":
-                guard callerIsAdmin else { throw APIError.forbidden("\(field): only admins may set extra_args") }
+                guard extraArgsAllowed else {
+                    throw APIError.forbidden("\(field): only admins may set or change extra_args")
+                }
                 guard case .array(let items) = member, items.count <= 64,
                     items.allSatisfy({ if case .string(let arg) = $0 { arg.utf8.count <= 4096 } else { false } })
                 else { throw APIError.validation(field, "must be an array of at most 64 strings") }

@@ -12,6 +12,8 @@ struct SchedulePage {
     let responder: WebResponder
 
     static let keepCounts = ScheduleValidation.retentionCounts
+    /// Refusals answered by showing the form again, typed values kept.
+    static let shownOnTheForm: Set<HTTPResponse.Status> = [.badRequest, .forbidden, .conflict]
 
     struct KeepField {
         let name: String
@@ -84,7 +86,7 @@ struct SchedulePage {
         do {
             let body = try Self.request(from: form, existing: nil)
             _ = try await ScheduleController(services: services).create(body, context: context)
-        } catch let error as APIError where error.status == .badRequest {
+        } catch let error as APIError where Self.shownOnTheForm.contains(error.status) {
             return render(request, context: context, host: host, schedule: nil, fields: Self.fields(of: form),
                           error: error)
         }
@@ -99,7 +101,7 @@ struct SchedulePage {
         let form = try await FormFields.of(request)
         do {
             _ = try await controller.replace(try Self.request(from: form, existing: existing), context: context)
-        } catch let error as APIError where error.status == .badRequest {
+        } catch let error as APIError where Self.shownOnTheForm.contains(error.status) {
             return render(request, context: context, host: host, schedule: existing, fields: Self.fields(of: form),
                           error: error)
         }
@@ -131,9 +133,10 @@ struct SchedulePage {
                           value: fields.keep[name] ?? "", error: errors[name])
             },
             nextRuns: errors["cron_expr"] == nil ? nextRuns : [],
-            formError: error.map { $0.status == .badRequest ? "The schedule was not saved: \($0.message)" : $0.message },
+            formError: error.map { "The schedule was not saved: \($0.message)" },
             errors: errors, canEditHooks: context.user.role >= .admin,
-            hasHooks: !fields.preHook.isEmpty || !fields.postHook.isEmpty)
+            // From the stored schedule: a non-admin's form carries no hooks.
+            hasHooks: !(schedule?.preHook ?? "").isEmpty || !(schedule?.postHook ?? "").isEmpty)
         return responder.page("schedule", title: schedule == nil ? "New schedule" : "Edit schedule", section: "dashboard",
                               page: model, request: request, context: context,
                               status: error.map(\.status) ?? .ok)
