@@ -68,7 +68,8 @@ struct Serve: AsyncParsableCommand {
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
         settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics
-        settings.secureCookies = tlsCert != nil
+        // Behind a TLS-terminating proxy the public URL says https.
+        settings.secureCookies = tlsCert != nil || baseURL?.lowercased().hasPrefix("https://") == true
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,
             tlsKeyPath: tlsKey, settings: settings)

@@ -3,7 +3,7 @@ a readable HTML page and the right status, and nothing is changed."""
 import pytest
 
 from api_support import create_api_token, enroll_bare_host
-from web_support import assert_error_page, location_path
+from web_support import assert_error_page, assert_form_refused, location_path
 from web_support import admin_browser, api_admin, web_server  # noqa: F401 (module-scoped fixtures)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -122,9 +122,9 @@ def test_very_long_field_is_400_naming_the_field(admin_browser, host, reader):
     response = admin_browser.submit(f"/hosts/{host}/rename", {"name": "ok", "notes": "n" * 5000})
     assert_error_page(response, 400, "notes", "4096")
     response = admin_browser.submit("/tokens", {"name": "t" * 10 * 1024})
-    assert_error_page(response, 400, "name")
+    assert_form_refused(response, 400, "token-form", "name")
     response = admin_browser.submit("/enrollment", {"note": "e" * 10 * 1024})
-    assert_error_page(response, 400, "note")
+    assert_form_refused(response, 400, "enroll-form", "note")
     assert host_fields(reader, host) == before
 
 

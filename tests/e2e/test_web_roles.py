@@ -208,8 +208,11 @@ def test_admin_manages_users_through_the_forms(web_server, admin_browser, api_ad
     user = next(u for u in api_admin.get("/api/v1/users").json()["items"] if u["id"] == user["id"])
     assert user["role"] == "viewer" and user["disabled"] is True
     # A weak password is refused, naming the field; the admin's own row has no delete form.
-    response = admin_browser.submit("/users", {"username": "weak-one", "password": "short", "role": "viewer"})
-    assert_error_page(response, 400, "password")
+    response = admin_browser.submit("/users", {"username": "weak-one", "password": "short", "role": "operator"})
+    assert_form_refused(response, 400, "user-form", "password")
+    # The form comes back with the name and role typed, never the password.
+    typed = form_values(doc(response).by_id("user-form"))
+    assert (typed["username"], typed["role"], typed["password"]) == ("weak-one", "operator", "")
     me = admin_browser.get("/api/v1/auth/me").json()["user"]["id"]
     assert admin_browser.page("/users").find("tr", data_user_id=me).find("form", action=f"/users/{me}/delete") is None
     delete = admin_browser.page("/users").find("tr", data_user_id=user["id"]).find(

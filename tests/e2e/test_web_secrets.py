@@ -129,6 +129,8 @@ def test_refused_form_does_not_echo_the_secret(web_server, world):
     assert page.by_id("config-error") is not None and "repo_url" in page.by_id("config-error").text
     assert password not in response.text
     assert page.by_id("repo_password").get("value") is None
+    # The admin is told to type it again rather than left to think it was kept.
+    assert "password you typed was not saved" in page.by_id("config-error").text
     long_secret = secret(web_server, "too-long-" + "z" * 5000)
     response = save(world, repo_password=long_secret)
     assert response.status_code == 400 and "repo_password" in doc(response).by_id("config-error").text

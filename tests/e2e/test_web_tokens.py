@@ -5,7 +5,7 @@ import datetime
 
 from api_support import TokenClient, parse_time
 from conftest import Agent, enroll
-from web_support import assert_error_page, browser_for, create_login, doc, form_values, location_path
+from web_support import assert_error_page, assert_form_refused, browser_for, create_login, doc, form_values, location_path
 from web_support import admin_browser, api_admin, web_server  # noqa: F401 (module-scoped fixtures)
 
 
@@ -70,9 +70,11 @@ def test_token_expiry_field(web_server, admin_browser, api_admin):
     assert datetime.timedelta(days=6, hours=23) < expires - now <= datetime.timedelta(days=7)
     for bad in ("0", "-1", "3651", "seven", "1.5"):
         response = create_token(admin_browser, f"bad-expiry-{bad}", expires_in_days=bad)
-        assert_error_page(response, 400, "expires_in_days")
+        assert_form_refused(response, 400, "token-form", "expires_in_days")
+        assert form_values(doc(response).by_id("token-form"))["name"] == f"bad-expiry-{bad}"
+        assert doc(response).by_id("new-token") is None
     for bad_name in ("", "   "):
-        assert_error_page(create_token(admin_browser, bad_name), 400, "name")
+        assert_form_refused(create_token(admin_browser, bad_name), 400, "token-form", "name")
     names = [t["name"] for t in api_admin.get("/api/v1/api-tokens").json()["items"]]
     assert not any(name.startswith("bad-expiry") for name in names)
 
@@ -145,6 +147,9 @@ def test_enrollment_delete_and_validation(web_server, admin_browser, api_admin):
     assert enroll(web_server, token, hostname="never").status_code in (401, 403, 404)
     assert "to delete" not in admin_browser.get("/enrollment").text
     before = len(api_admin.get("/api/v1/enrollment-tokens").json()["items"])
-    assert_error_page(admin_browser.submit("/enrollment", {"expires_in_hours": "soon"}), 400, "expires_in_hours")
-    assert_error_page(admin_browser.submit("/enrollment", {"replace_host_id": "no-such-host"}), 400)
+    response = admin_browser.submit("/enrollment", {"note": "kept", "expires_in_hours": "soon"})
+    assert_form_refused(response, 400, "enroll-form", "expires_in_hours")
+    assert form_values(doc(response).by_id("enroll-form"))["note"] == "kept"
+    assert doc(response).by_id("enroll-command") is None
+    assert_form_refused(admin_browser.submit("/enrollment", {"replace_host_id": "no-such-host"}), 400, "enroll-form")
     assert len(api_admin.get("/api/v1/enrollment-tokens").json()["items"]) == before

@@ -139,7 +139,9 @@ struct JobController {
         }
         let config = try await services.database.hostConfig(hostID: hostID)
         guard let config, !config.repoURL.isEmpty else {
-            throw APIError.conflict("this host has no repository configured; PUT /api/v1/hosts/\(hostID)/config first")
+            throw APIError.conflict(
+                "this host has no repository configured; an admin sets one under Repository on the host page "
+                    + "(or PUT /api/v1/hosts/\(hostID)/config)")
         }
         let job = try await services.database.createJob(
             hostID: hostID, scheduleID: scheduleID, kind: kind,

@@ -8,6 +8,19 @@ struct FormFields: Sendable {
     /// Larger bodies are refused with 413 before anything is parsed.
     static let maxBytes = 256 * 1024
 
+    /// The refusal a page answers by showing its form again, with what was
+    /// typed and the message (invalid input, a role that may not, a
+    /// conflict); nil for anything else, which gets the error page.
+    static func refusalShownOnTheForm(_ error: any Error) -> APIError? {
+        let refusal: APIError
+        switch error {
+        case let error as APIError: refusal = error
+        case let error as StoreError: refusal = APIError(error)
+        default: return nil
+        }
+        return [.badRequest, .forbidden, .conflict].contains(refusal.status) ? refusal : nil
+    }
+
     private let values: [String: String]
 
     init(values: [String: String]) {

@@ -164,13 +164,19 @@ struct HostPage {
             hookShell: form.text("hook_shell"))
         do {
             _ = try await HostController(services: services).setConfig(body, context: context)
-        } catch let error as APIError where error.status == .badRequest {
+        } catch {
+            guard let error = FormFields.refusalShownOnTheForm(error) else { throw error }
             let stored = try await services.database.hostConfig(hostID: HostID(try context.parameters.require("id")))
+            // Secrets are never echoed back, so say that they must be typed again.
+            let typedSecrets = [("password", body.repoPassword), ("credential", body.repoCredential)]
+                .filter { !($0.1 ?? "").isEmpty }.map(\.0)
+            let note = typedSecrets.isEmpty
+                ? "" : " The \(typedSecrets.joined(separator: " and ")) you typed \(typedSecrets.count == 1 ? "was" : "were") not saved; enter it again."
             let typed = ConfigForm(
                 repoURL: form.text("repo_url"), repoUsername: form.text("repo_username"),
                 hookShell: form.text("hook_shell"), passwordSet: stored?.repoPasswordSealed != nil,
-                credentialSet: stored?.repoCredentialSealed != nil, error: error.message)
-            return try await render(request, context: context, configForm: typed, status: .badRequest)
+                credentialSet: stored?.repoCredentialSealed != nil, error: "Not saved: \(error.message)." + note)
+            return try await render(request, context: context, configForm: typed, status: error.status)
         }
         return WebResponse.redirect(to: "/hosts/\(try context.parameters.require("id"))#repository",
                                     flash: "Repository settings saved and sent to the agent.")

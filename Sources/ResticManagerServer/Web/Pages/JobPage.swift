@@ -71,7 +71,7 @@ struct JobPage {
         }
         let now = Date()
         let next = PageLink.next(
-            "/jobs", cursor: page.nextCursor, keeping: [("host_id", hostID), ("status", status), ("kind", kind)])
+            "/jobs", cursor: page.nextCursor, request: request, keeping: [("host_id", hostID), ("status", status), ("kind", kind)])
         let model = ListModel(
             rows: page.items.map { JobRow($0, hostName: names[$0.hostId] ?? "", now: now) },
             hasRows: !page.items.isEmpty, hostID: hostID, hostName: hostName,

@@ -12,8 +12,6 @@ struct SchedulePage {
     let responder: WebResponder
 
     static let keepCounts = ScheduleValidation.retentionCounts
-    /// Refusals answered by showing the form again, typed values kept.
-    static let shownOnTheForm: Set<HTTPResponse.Status> = [.badRequest, .forbidden, .conflict]
 
     struct KeepField {
         let name: String
@@ -86,7 +84,8 @@ struct SchedulePage {
         do {
             let body = try Self.request(from: form, existing: nil)
             _ = try await ScheduleController(services: services).create(body, context: context)
-        } catch let error as APIError where Self.shownOnTheForm.contains(error.status) {
+        } catch {
+            guard let error = FormFields.refusalShownOnTheForm(error) else { throw error }
             return render(request, context: context, host: host, schedule: nil, fields: Self.fields(of: form),
                           error: error)
         }
@@ -101,7 +100,8 @@ struct SchedulePage {
         let form = try await FormFields.of(request)
         do {
             _ = try await controller.replace(try Self.request(from: form, existing: existing), context: context)
-        } catch let error as APIError where Self.shownOnTheForm.contains(error.status) {
+        } catch {
+            guard let error = FormFields.refusalShownOnTheForm(error) else { throw error }
             return render(request, context: context, host: host, schedule: existing, fields: Self.fields(of: form),
                           error: error)
         }
