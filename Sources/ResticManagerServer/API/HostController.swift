@@ -44,7 +44,7 @@ struct HostResponse: ResponseEncodable, Sendable {
             LastBackup(jobId: $0.id.rawValue, status: $0.status, finishedAt: $0.finishedAt)
         }
         let version = summary.scheduleVersion
-        scheduleSync = version.ackedVersion >= version.desiredVersion ? "in_sync" : "pending"
+        scheduleSync = version.inSync ? "in_sync" : "pending"
         desiredScheduleVersion = version.desiredVersion
         ackedScheduleVersion = version.ackedVersion
         openAlerts = summary.openAlerts

@@ -19,17 +19,6 @@ struct UserResponse: ResponseEncodable, Sendable {
     }
 }
 
-/// `{"items": […], "next_cursor": …|null}` (SPEC §7.1).
-struct ListResponse<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
-    let items: [Item]
-    @ExplicitNull var nextCursor: String?
-
-    init<Record>(_ page: PageResult<Record>, map: (Record) throws -> Item) rethrows {
-        items = try page.items.map(map)
-        nextCursor = page.nextCursor.map(PageCursor.encode)
-    }
-}
-
 /// Users, admin only (SPEC §7).
 struct UserController {
     let services: ServerServices
@@ -106,37 +95,5 @@ struct UserController {
         let id = try context.parameters.require("id")
         if id == context.user.id.rawValue { throw APIError.conflict("you cannot delete yourself; ask another admin") }
         try await services.database.deleteUser(id: UserID(id), by: context.auditActor)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
-}
-
-/// Opaque list cursors and the `limit` parameter.
-enum PageCursor {
-    static func encode(_ rowID: Int64) -> String {
-        Data("r\(rowID)".utf8).base64EncodedString()
-    }
-
-    static func page(from request: Request) throws -> Page {
-        var page = Page()
-        if let limitText = request.uri.queryParameters["limit"] {
-            guard let limit = Int(limitText), (1...Page.maxLimit).contains(limit) else {
-                throw APIError.validation("limit", "must be an integer from 1 to \(Page.maxLimit)")
-            }
-            page.limit = limit
-        }
-        if let cursor = request.uri.queryParameters["cursor"], !cursor.isEmpty {
-            guard cursor.count <= 64, let data = Data(base64Encoded: String(cursor)),
-                let text = String(data: data, encoding: .utf8), text.first == "r", let rowID = Int64(text.dropFirst()),
-                rowID >= 0
-            else { throw APIError.validation("cursor", "is not a cursor this server returned") }
-            page.beforeRowID = rowID
-        }
-        return page
     }
 }

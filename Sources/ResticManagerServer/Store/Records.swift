@@ -217,3 +217,8 @@ extension HostRecord {
 extension TimeZone {
     static let utc = TimeZone(identifier: "UTC")!
 }
+
+extension ScheduleVersionRecord {
+    /// Whether the agent has acknowledged the newest schedule set.
+    public var inSync: Bool { ackedVersion >= desiredVersion }
+}

@@ -57,7 +57,7 @@ struct FleetOverview {
         } else {
             reasons.append("never backed up")
         }
-        if summary.scheduleVersion.ackedVersion < summary.scheduleVersion.desiredVersion {
+        if !summary.scheduleVersion.inSync {
             reasons.append("schedule change not yet confirmed by the agent")
         }
         if summary.openAlerts > 0 {

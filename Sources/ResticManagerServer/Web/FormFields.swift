@@ -54,7 +54,8 @@ struct FormFields: Sendable {
         return FormFields(values: values)
     }
 
-    /// The form of a request whose body the page middleware already collected.
+    /// The form of a page request. The middleware has already collected the
+    /// body (and checked its CSRF token), so this only parses it again.
     static func of(_ request: Request) async throws -> FormFields {
         var request = request
         return try await collect(&request)

@@ -73,7 +73,7 @@ struct DashboardPage {
                 nextRun: state.nextRun.map { WebFormat.relative($0, now: now) } ?? "—",
                 nextRunAt: WebFormat.machine(state.nextRun),
                 repoSize: WebFormat.bytes(summary.latestStats?.sizeBytes),
-                scheduleSync: version.ackedVersion >= version.desiredVersion ? "in sync" : "pending")
+                scheduleSync: version.inSync ? "in sync" : "pending")
         }
         let attention = rows.filter(\.attention).count
         let model = Model(

@@ -58,6 +58,7 @@ struct HostPage {
         let hasSchedules: Bool
         let hasJobs: Bool
         let hasSnapshots: Bool
+        let moreSnapshots: Bool
         let hasReasons: Bool
         let hasStats: Bool
     }
@@ -95,7 +96,8 @@ struct HostPage {
         filter.hostID = id
         let jobs = try await services.database.listJobs(filter: filter, page: Page(limit: 15)).items
             .map { JobRow($0, now: now) }
-        let snapshots = try await services.database.snapshots(hostID: id, page: Page(limit: 50)).items.map {
+        let snapshotPage = try await services.database.snapshots(hostID: id, page: Page(limit: 50))
+        let snapshots = snapshotPage.items.map {
             SnapshotRow(id: $0.snapshotId, shortID: String($0.snapshotId.prefix(8)), time: WebFormat.machine($0.time),
                         timeText: WebFormat.timestamp($0.time), paths: $0.paths.joined(separator: ", "),
                         tags: $0.tags.joined(separator: ", "),
@@ -119,7 +121,7 @@ struct HostPage {
             Fact(label: "Time zone", value: host.timezone ?? "UTC (not reported yet)"),
             Fact(label: "Last seen", value: host.connected ? "now (connected)" : WebFormat.relative(host.lastSeenAt, now: now)),
             Fact(label: "Enrolled", value: WebFormat.timestamp(host.enrolledAt)),
-            Fact(label: "Schedule", value: summary.scheduleVersion.ackedVersion >= summary.scheduleVersion.desiredVersion
+            Fact(label: "Schedule", value: summary.scheduleVersion.inSync
                 ? "in sync (version \(summary.scheduleVersion.desiredVersion))"
                 : "pending: agent has \(summary.scheduleVersion.ackedVersion), server \(summary.scheduleVersion.desiredVersion)"),
         ]
@@ -145,6 +147,7 @@ struct HostPage {
             schedules: schedules, jobs: jobs, snapshots: snapshots,
             chart: RepoSizeChart(samples: statsHistory.map { ($0.reportedAt, $0.sizeBytes) }), stats: stats,
             hasSchedules: !schedules.isEmpty, hasJobs: !jobs.isEmpty, hasSnapshots: !snapshots.isEmpty,
+            moreSnapshots: snapshotPage.nextCursor != nil,
             hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty)
         return responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
                               context: context, status: status)

@@ -179,6 +179,9 @@ function liveJob() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // A refused form: start where the reason is, not at the top of the page.
+  document.getElementById("form-error")?.focus();
+  document.getElementById("config-error")?.focus();
   localTimes(document);
   confirmations();
   copyButtons();
