@@ -68,8 +68,7 @@ struct Serve: AsyncParsableCommand {
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
         settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics
-        // Behind a TLS-terminating proxy the public URL says https.
-        settings.secureCookies = tlsCert != nil || baseURL?.lowercased().hasPrefix("https://") == true
+        settings.secureCookies = tlsCert != nil
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,
             tlsKeyPath: tlsKey, settings: settings)

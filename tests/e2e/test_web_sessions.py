@@ -224,3 +224,18 @@ def test_a_disabled_users_page_session_ends(web_server, api_admin):
     fields.update(username=username, password=password)
     response = browser.post("/login", data=fields)
     assert response.status_code == 401 and doc(response).by_id("login-error") is not None
+
+
+@pytest.mark.parametrize("proto,secure", [("https", True), (None, False), ("http", False)])
+def test_session_cookie_is_secure_behind_an_https_proxy(web_server, proto, secure):
+    """A TLS-terminating proxy says X-Forwarded-Proto: https; the cookies then carry Secure."""
+    headers = {"X-Forwarded-Proto": proto} if proto else {}
+    response = requests.post(web_server.url("/api/v1/auth/login"), timeout=30, headers=headers,
+                             json={"username": "admin", "password": web_server.admin_password})
+    assert response.status_code == 200, response.text
+    set_cookie = response.headers["Set-Cookie"]
+    web_server.remember_secret(response.cookies["rm_session"])
+    assert set_cookie.startswith("rm_session=") and "HttpOnly" in set_cookie
+    assert ("Secure" in set_cookie) == secure, set_cookie
+    login_page = requests.get(web_server.url("/login"), headers=headers, timeout=30)
+    assert ("Secure" in login_page.headers["Set-Cookie"]) == secure, login_page.headers["Set-Cookie"]

@@ -49,7 +49,7 @@ struct AuthController {
             user: UserSummary(session.user),
             csrfToken: AuthenticationMiddleware.csrfToken(forSession: session.token))
         var response = try answer.response(from: request, context: context)
-        response.setCookie(sessionCookie(session.token))
+        response.setCookie(sessionCookie(session.token, for: request))
         return response
     }
 
@@ -91,17 +91,25 @@ struct AuthController {
     }
 
     /// The `rm_session` cookie; an empty token with max-age 0 clears it.
-    func sessionCookie(_ token: String) -> Cookie {
+    func sessionCookie(_ token: String, for request: Request) -> Cookie {
         Cookie(
             name: AuthenticationMiddleware.sessionCookie, value: token,
             maxAge: token.isEmpty ? 0 : Int(services.settings.sessionLifetime.components.seconds), path: "/",
-            secure: services.settings.secureCookies, httpOnly: true, sameSite: .lax)
+            secure: cookiesAreSecure(for: request), httpOnly: true, sameSite: .lax)
+    }
+
+    /// `Secure` when the browser talks HTTPS: to this server's own TLS, or
+    /// to a proxy in front that says so. A client faking the header only
+    /// makes its own cookie stricter.
+    func cookiesAreSecure(for request: Request) -> Bool {
+        services.settings.secureCookies
+            || request.headers[.init("X-Forwarded-Proto")!]?.lowercased().hasPrefix("https") == true
     }
 
     @Sendable func logout(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try await signOut(context)
         var response = Response(status: .noContent)
-        response.setCookie(sessionCookie(""))
+        response.setCookie(sessionCookie("", for: request))
         return response
     }
 

@@ -17,7 +17,8 @@ public struct ServerSettings: Sendable {
     public var sessionLifetime: Duration = .seconds(12 * 3600)
     /// Whether `/metrics` answers without credentials.
     public var metricsPublic = false
-    /// Cookies get `Secure` when the server terminates TLS.
+    /// Cookies get `Secure` when the server terminates TLS (and, per request,
+    /// behind a proxy that says `X-Forwarded-Proto: https`).
     public var secureCookies = false
     public var loginPolicy = LoginThrottle.Policy()
     public var passwordParameters = Argon2Parameters.rfc9106

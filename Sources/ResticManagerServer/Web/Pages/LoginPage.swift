@@ -44,7 +44,7 @@ struct LoginPage {
                 username: username, password: form["password"] ?? "", userAgent: request.headers[.userAgent] ?? "",
                 ip: context.remoteIP)
             var response = WebResponse.redirect(to: next)
-            response.setCookie(AuthController(services: services).sessionCookie(session.token))
+            response.setCookie(AuthController(services: services).sessionCookie(session.token, for: request))
             response.setCookie(Cookie(name: Self.csrfCookie, value: "", maxAge: 0, path: "/login", httpOnly: true,
                                       sameSite: .strict))
             return response
@@ -60,7 +60,7 @@ struct LoginPage {
         let auth = AuthController(services: services)
         try await auth.signOut(context)
         var response = WebResponse.redirect(to: "/login")
-        response.setCookie(auth.sessionCookie(""))
+        response.setCookie(auth.sessionCookie("", for: request))
         return response
     }
 
@@ -72,7 +72,8 @@ struct LoginPage {
                           focusPassword: !username.isEmpty)
         var response = templates.page("login", PageView(title: "Sign in", session: nil, page: model), status: status)
         response.setCookie(Cookie(name: Self.csrfCookie, value: token, maxAge: 3600, path: "/login",
-                                  secure: services.settings.secureCookies, httpOnly: true, sameSite: .strict))
+                                  secure: AuthController(services: services).cookiesAreSecure(for: request),
+                                  httpOnly: true, sameSite: .strict))
         return response
     }
 
