@@ -139,6 +139,13 @@ extension AppDatabase {
         }
     }
 
+    /// Every active host, by name: for pickers that need no status.
+    public func activeHosts() async throws -> [HostRecord] {
+        try await writer.read { db in
+            try HostRecord.filter(Column("revoked_at") == nil).order(Column("name")).fetchAll(db)
+        }
+    }
+
     public func listHosts(page: Page) async throws -> PageResult<HostSummary> {
         try await writer.read { db in
             let hosts = try fetchPage(db, HostRecord.filter(Column("revoked_at") == nil), page: page)

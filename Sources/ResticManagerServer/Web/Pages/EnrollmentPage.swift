@@ -91,8 +91,7 @@ struct EnrollmentPage {
                        createdAt: WebFormat.timestamp(token.createdAt), expiresAt: WebFormat.relative(token.expiresAt, now: now),
                        state: state, usedByHostID: token.usedByHostId?.rawValue, open: state == "open")
         }
-        let hosts = try await services.database.listHosts(page: Page(limit: Page.maxLimit)).items
-            .map { HostChoice(id: $0.host.id.rawValue, name: $0.host.name) }
+        let hosts = try await services.database.activeHosts().map { HostChoice(id: $0.id.rawValue, name: $0.name) }
         let model = Model(
             created: created, rows: rows, hasRows: !rows.isEmpty, hosts: hosts, hasHosts: !hosts.isEmpty,
             nextPage: PageLink.next("/enrollment", cursor: page.nextCursor, request: request),
