@@ -41,6 +41,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve /metrics without credentials.")
     var publicMetrics = false
 
+    @Option(help: "Seconds between alert rule evaluations when nothing happens (events trigger one at once).")
+    var alertIntervalSeconds: Int = 60
+
+    @Option(help: "PEM file of extra CA certificates trusted for webhooks, ping URLs and SMTP TLS.")
+    var notifyCaFile: String?
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
@@ -59,6 +65,12 @@ struct Serve: AsyncParsableCommand {
         guard (1...31_536_000).contains(jobExpirySeconds) else {
             throw ValidationError("--job-expiry-seconds must be from 1 to 31536000 (a year)")
         }
+        guard (1...60).contains(alertIntervalSeconds) else {
+            throw ValidationError("--alert-interval-seconds must be from 1 to 60 (SPEC: at least once a minute)")
+        }
+        if let notifyCaFile, !FileManager.default.isReadableFile(atPath: notifyCaFile) {
+            throw ValidationError("--notify-ca-file \(notifyCaFile) is not a readable file")
+        }
     }
 
     func run() async throws {
@@ -68,6 +80,8 @@ struct Serve: AsyncParsableCommand {
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
         settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics
+        settings.alertInterval = .seconds(alertIntervalSeconds)
+        settings.notifyCAFile = notifyCaFile
         settings.secureCookies = tlsCert != nil
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,

@@ -167,6 +167,7 @@ struct HostController {
         let host = try await requireHost(context)
         try await services.database.revokeHost(id: host.id, by: context.auditActor)
         await services.hub.disconnect(hostID: host.id, reason: "host deleted")
+        services.alerts.poke()
     }
 
     @Sendable func getConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
@@ -236,10 +237,6 @@ struct HostController {
     }
 }
 
-/// The associated data that binds each sealed secret to the row and field it belongs to.
-enum SecretAssociation {
-    static func hostConfig(_ hostID: HostID, _ field: String) -> String { "host_config:\(hostID):\(field)" }
-}
 
 /// Checks a restic repository URL before it reaches an agent.
 enum RepositoryURL {

@@ -18,6 +18,8 @@ struct ScheduleResponse: ResponseEncodable, Sendable {
     let postHook: String
     let enabled: Bool
     let nextRuns: [Date]
+    /// The ping URL is write-only: only whether one is set is shown.
+    let pingUrlSet: Bool
     let createdAt: Date
     let updatedAt: Date
 
@@ -36,6 +38,7 @@ struct ScheduleResponse: ResponseEncodable, Sendable {
         enabled = record.enabled
         nextRuns = record.enabled
             ? ((try? CronExpression(record.cronExpr))?.nextRuns(after: now, in: timeZone, count: 5) ?? []) : []
+        pingUrlSet = record.pingUrlEnc != nil
         createdAt = record.createdAt
         updatedAt = record.updatedAt
     }
@@ -57,6 +60,8 @@ struct ScheduleController {
         let preHook: String?
         let postHook: String?
         let enabled: Bool?
+        /// Absent or null keeps the stored ping URL, "" clears it.
+        var pingUrl: String? = nil
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
@@ -78,20 +83,25 @@ struct ScheduleController {
         try await services.database.host(id: hostID)?.scheduleTimeZone ?? .utc
     }
 
-    private func definition(_ body: ScheduleRequest, context: AuthenticatedContext, existing: ScheduleRecord?) throws
-        -> ScheduleDefinition
-    {
+    private func definition(
+        _ body: ScheduleRequest, id: ScheduleID, context: AuthenticatedContext, existing: ScheduleRecord?
+    ) throws -> ScheduleDefinition {
         // Keeping hooks an admin set is fine for an operator; changing them is not.
         let hooksUnchanged = existing.map { ($0.preHook, $0.postHook) == (body.preHook ?? "", body.postHook ?? "") } ?? false
         // Likewise for the admin-only extra_args option.
         let storedOptions = existing?.options.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         let extraArgsUnchanged = existing != nil && storedOptions?["extra_args"] == body.options?["extra_args"]
-        return try ScheduleValidation.definition(
+        var definition = try ScheduleValidation.definition(
             kind: body.kind, cronExpr: body.cronExpr, paths: body.paths, excludes: body.excludes, tags: body.tags,
             retentionPolicy: body.retentionPolicy, options: body.options, preHook: body.preHook,
             postHook: body.postHook, enabled: body.enabled,
             extraArgsAllowed: context.user.role == .admin || extraArgsUnchanged,
             hooksAllowed: context.user.role == .admin || hooksUnchanged)
+        if let ping = body.pingUrl {
+            definition.pingURLSealed = ping.isEmpty ? .some(nil) : .some(try services.secretBox.seal(
+                try ChannelValidation.httpURL(ping, field: "ping_url"), associatedData: SecretAssociation.pingURL(id)))
+        }
+        return definition
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<ScheduleResponse> {
@@ -119,8 +129,11 @@ struct ScheduleController {
         try context.require(.operator)
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
-        let definition = try definition(body, context: context, existing: nil)
-        let record = try await services.database.createSchedule(hostID: id, definition: definition, by: context.auditActor)
+        let scheduleID = ScheduleID.random()
+        let definition = try definition(body, id: scheduleID, context: context, existing: nil)
+        let record = try await services.database.createSchedule(
+            id: scheduleID, hostID: id, definition: definition, by: context.auditActor)
+        services.alerts.poke()
         await services.hub.pushSchedules(hostID: id)
         return ScheduleResponse(record, timeZone: try await timeZone(of: id))
     }
@@ -149,9 +162,10 @@ struct ScheduleController {
     func replace(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
         try context.require(.operator)
         let existing = try await requireSchedule(context)
-        let definition = try definition(body, context: context, existing: existing)
+        let definition = try definition(body, id: existing.id, context: context, existing: existing)
         let record = try await services.database.updateSchedule(
             id: existing.id, definition: definition, by: context.auditActor)
+        services.alerts.poke()
         await services.hub.pushSchedules(hostID: record.hostId)
         return ScheduleResponse(record, timeZone: try await timeZone(of: record.hostId))
     }
@@ -166,6 +180,7 @@ struct ScheduleController {
         try context.require(.operator)
         let existing = try await requireSchedule(context)
         let hostID = try await services.database.deleteSchedule(id: existing.id, by: context.auditActor)
+        services.alerts.poke()
         await services.hub.pushSchedules(hostID: hostID)
         return hostID
     }

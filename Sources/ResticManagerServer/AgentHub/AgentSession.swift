@@ -54,6 +54,7 @@ struct AgentSession: Sendable {
         }
         if await services.hub.unregister(hostID, connection.id) {
             try? await services.database.markDisconnected(hostID: hostID)
+            services.alerts.poke()
         }
         logger.info("agent disconnected")
         if let readError { throw readError }
@@ -179,6 +180,7 @@ struct AgentSession: Sendable {
             if !orphaned.isEmpty {
                 logger.warning("jobs lost by a restarted agent marked failed", metadata: ["jobs": "\(orphaned)"])
                 await services.jobEvents.notify(orphaned)
+                services.delivery.poke()
             }
         }
         reply(out, .configUpdate(try await services.hub.configUpdate(hostID: hostID)))
@@ -186,6 +188,7 @@ struct AgentSession: Sendable {
         reply(out, .scheduleSet(schedules))
         await services.hub.activate(hostID, connection, sentScheduleVersion: schedules.version)
         await services.hub.dispatchQueuedJobs(hostID: hostID)
+        services.alerts.poke()
         return true
     }
 
@@ -209,6 +212,8 @@ struct AgentSession: Sendable {
                 let logLines = batch.count(where: { if case .logStream = $0.message { true } else { false } })
                 services.metrics.countIn(batch.count, logLines: logLines)
                 await services.jobEvents.notify(report.touchedJobs)
+                if report.changedAlertFacts { services.alerts.poke() }
+                if report.wroteNotifications { services.delivery.poke() }
             } catch {
                 // Nothing was acked: closing makes the agent reconnect and
                 // replay its outbox once the store is back.
@@ -234,6 +239,7 @@ struct AgentSession: Sendable {
                 logger.warning("agent silent; marking offline", metadata: ["silence_s": "\(silence.components.seconds)"])
                 if await services.hub.unregister(hostID, connection.id) {
                     try? await services.database.markDisconnected(hostID: hostID)
+                    services.alerts.poke()
                 }
                 out.yield(.close(code: CloseCode.silent, reason: "no message for \(limit.components.seconds) s"))
                 return

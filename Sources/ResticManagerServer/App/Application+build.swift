@@ -48,13 +48,27 @@ public func buildApplication(
 
     let metrics = ServerMetrics()
     let secretBox = SecretBox(key: key.key)
+    var tls = TLSConfiguration.makeClientConfiguration()
+    if let caFile = options.settings.notifyCAFile {
+        do {
+            tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+        } catch {
+            throw ServerStartError.notifyCAFile(path: caFile, reason: "\(error)")
+        }
+    }
+    let delivery = NotificationDelivery(
+        database: database, secretBox: secretBox, tlsConfiguration: tls, baseURL: options.settings.baseURL,
+        logger: logger)
+    let alerts = AlertEvaluator(database: database, interval: options.settings.alertInterval, logger: logger) {
+        delivery.poke()
+    }
     let services = ServerServices(
         settings: options.settings, database: database, secretBox: secretBox,
         passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
         hub: AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger),
-        jobEvents: JobEventBroadcaster(), metrics: metrics, logger: logger)
+        jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery, logger: logger)
 
     if try await database.userCount() == 0 {
         let password = FirstAdmin.randomPassword()
@@ -87,7 +101,7 @@ public func buildApplication(
     return Application(
         router: router, server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
-        services: [MaintenanceService(database: database, logger: logger)],
+        services: [MaintenanceService(database: database, logger: logger), alerts, delivery],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? options.port
             logger.notice("listening", metadata: ["url": "\(scheme)://\(options.host):\(port)"])
@@ -121,6 +135,8 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: W
     HostController(services: services).addRoutes(to: user, catalog: catalog)
     ScheduleController(services: services).addRoutes(to: user, catalog: catalog)
     JobController(services: services).addRoutes(to: user, catalog: catalog)
+    AlertController(services: services).addRoutes(to: user, catalog: catalog)
+    NotificationChannelController(services: services).addRoutes(to: user, catalog: catalog)
     let system = SystemController(services: services)
     system.addRoutes(to: user, catalog: catalog)
     system.addPublicRoutes(to: router, catalog: catalog)
@@ -239,6 +255,7 @@ public enum ServerStartError: Error, CustomStringConvertible {
     case dataDirectory(path: String, reason: String)
     case secretKey(String)
     case webTemplates(String)
+    case notifyCAFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -246,6 +263,8 @@ public enum ServerStartError: Error, CustomStringConvertible {
             "cannot use data dir \(path): \(reason); check that its parent exists and is writable"
         case .secretKey(let reason): reason
         case .webTemplates(let reason): "\(reason); this build is broken, rebuild from a clean checkout"
+        case .notifyCAFile(let path, let reason):
+            "cannot read --notify-ca-file \(path): \(reason); give a PEM file of CA certificates"
         }
     }
 }

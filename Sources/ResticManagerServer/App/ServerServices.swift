@@ -21,6 +21,10 @@ public struct ServerSettings: Sendable {
     /// behind a proxy that says `X-Forwarded-Proto: https`).
     public var secureCookies = false
     public var loginPolicy = LoginThrottle.Policy()
+    /// How often the alert rules are evaluated without an event (SPEC §9.1: at least once a minute).
+    public var alertInterval: Duration = .seconds(60)
+    /// A PEM file of extra CAs that webhook, ping and SMTP TLS trust besides the system's.
+    public var notifyCAFile: String?
     public var passwordParameters = Argon2Parameters.rfc9106
 
     public init(baseURL: String?) { self.baseURL = baseURL }
@@ -36,5 +40,7 @@ struct ServerServices: Sendable {
     let hub: AgentHub
     let jobEvents: JobEventBroadcaster
     let metrics: ServerMetrics
+    let alerts: AlertEvaluator
+    let delivery: NotificationDelivery
     let logger: Logger
 }

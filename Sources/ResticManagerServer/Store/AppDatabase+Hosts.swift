@@ -112,7 +112,7 @@ extension AppDatabase {
                     resticVersion: "", agentTokenHash: agentTokenHash, enrolledAt: now, lastSeenAt: nil,
                     connected: false, bootTime: nil, timezone: nil, notes: "", revokedAt: nil)
                 try host.insert(db)
-                try ScheduleVersionRecord(hostId: host.id, desiredVersion: 1, ackedVersion: 0, ackedAt: nil).insert(db)
+                try ScheduleVersionRecord(hostId: host.id, desiredVersion: 1, ackedVersion: 0, ackedAt: nil, desiredAt: now).insert(db)
             }
             token.usedAt = now
             token.usedByHostId = host.id
@@ -168,7 +168,7 @@ extension AppDatabase {
                 .contains(Column("status")))
             .order(Column("finished_at").desc).fetchOne(db)
         let version = try ScheduleVersionRecord.fetchOne(db, key: host.id.rawValue)
-            ?? ScheduleVersionRecord(hostId: host.id, desiredVersion: 0, ackedVersion: 0, ackedAt: nil)
+            ?? ScheduleVersionRecord(hostId: host.id, desiredVersion: 0, ackedVersion: 0, ackedAt: nil, desiredAt: nil)
         let openAlerts = try Int.fetchOne(
             db, sql: "SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", arguments: [host.id]) ?? 0
         let stats = try RepoStatsRecord.filter(Column("host_id") == host.id.rawValue).order(Column("id").desc).fetchOne(db)

@@ -17,6 +17,10 @@ public struct IngestReport: Sendable {
     public var outcomes: [(id: String, outcome: IngestOutcome)] = []
     /// Jobs whose logs or state changed, for live viewers.
     public var touchedJobs: Set<JobID> = []
+    /// Whether something alert rules look at changed (SPEC §9.1: evaluate at once).
+    public var changedAlertFacts = false
+    /// Whether notifications were written, for the delivery service.
+    public var wroteNotifications = false
 }
 
 /// Raised inside the ingest transaction to refuse one message; never escapes it.
@@ -40,12 +44,12 @@ extension AppDatabase {
                     if case .logStream = envelope.message {
                         // One statement, checked before it writes: no savepoint needed on the hot path.
                         outcome = try apply(db, hostID: hostID, envelope: envelope, now: now,
-                                            jobOwners: &jobOwners, touched: &report.touchedJobs)
+                                            jobOwners: &jobOwners, report: &report)
                     } else {
                         // A savepoint per message: a refused message leaves no trace.
                         try db.inSavepoint {
                             outcome = try apply(db, hostID: hostID, envelope: envelope, now: now,
-                                                jobOwners: &jobOwners, touched: &report.touchedJobs)
+                                                jobOwners: &jobOwners, report: &report)
                             return .commit
                         }
                     }
@@ -61,7 +65,7 @@ extension AppDatabase {
 
     private func apply(
         _ db: Database, hostID: HostID, envelope: Envelope, now: Date, jobOwners: inout [String: HostID],
-        touched: inout Set<JobID>
+        report: inout IngestReport
     ) throws -> IngestOutcome {
         // Log lines are idempotent by (job_id, seq); everything else by message id.
         if case .logStream(let line) = envelope.message {
@@ -71,7 +75,7 @@ extension AppDatabase {
             // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
             try statement.execute(
                 arguments: [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
-            touched.insert(JobID(line.jobID))
+            report.touchedJobs.insert(JobID(line.jobID))
             return db.changesCount > 0 ? .applied : .duplicate
         }
         let seen = try db.cachedStatement(
@@ -86,6 +90,7 @@ extension AppDatabase {
                     UPDATE host_schedule_version SET acked_version = ?, acked_at = ?
                     WHERE host_id = ? AND ? <= desired_version AND ? > acked_version
                     """, arguments: [ack.version, ack.appliedAt, hostID, ack.version, ack.version])
+            report.changedAlertFacts = true
         case .commandResult(let result):
             try requireOwnJob(db, result.jobID, hostID: hostID, owners: &jobOwners)
             if result.accepted {
@@ -96,19 +101,30 @@ extension AppDatabase {
                     sql: "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
                     arguments: [now, "the agent refused the job: \(result.error ?? "no reason given")", result.jobID])
             }
-            touched.insert(JobID(result.jobID))
+            report.touchedJobs.insert(JobID(result.jobID))
+            report.changedAlertFacts = !result.accepted
         case .jobStarted(let started):
-            try applyJobStarted(db, hostID: hostID, started: started, owners: &jobOwners)
-            touched.insert(JobID(started.jobID))
+            if let scheduleID = try applyJobStarted(db, hostID: hostID, started: started, owners: &jobOwners) {
+                report.wroteNotifications = try enqueuePing(
+                    db, scheduleID: scheduleID, jobID: JobID(started.jobID), event: .pingStart, now: now)
+                    || report.wroteNotifications
+            }
+            report.touchedJobs.insert(JobID(started.jobID))
+            report.changedAlertFacts = true
         case .jobProgress(let progress):
             try requireOwnJob(db, progress.jobID, hostID: hostID, owners: &jobOwners)
             let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
             try db.cachedStatement(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'")
                 .execute(arguments: [text, progress.jobID])
-            touched.insert(JobID(progress.jobID))
+            report.touchedJobs.insert(JobID(progress.jobID))
         case .jobFinished(let finished):
-            try applyJobFinished(db, hostID: hostID, finished: finished, owners: &jobOwners)
-            touched.insert(JobID(finished.jobID))
+            if let (scheduleID, status) = try applyJobFinished(db, hostID: hostID, finished: finished, owners: &jobOwners) {
+                report.wroteNotifications = try enqueuePing(
+                    db, scheduleID: scheduleID, jobID: JobID(finished.jobID),
+                    event: status == .succeeded ? .pingSuccess : .pingFail, now: now) || report.wroteNotifications
+            }
+            report.touchedJobs.insert(JobID(finished.jobID))
+            report.changedAlertFacts = true
         case .snapshotsReport(let report):
             try db.execute(sql: "DELETE FROM snapshots WHERE host_id = ?", arguments: [hostID])
             for snapshot in report.snapshots {
@@ -124,6 +140,7 @@ extension AppDatabase {
                 snapshotCount: Int64(stats.snapshotCount), dedupRatio: stats.dedupRatio, lastCheckAt: stats.lastCheckAt,
                 lastCheckStatus: stats.lastCheckStatus.flatMap { $0.isEmpty ? nil : $0 }, lockState: stats.lockState)
             try record.insert(db)
+            report.changedAlertFacts = true
         case .error:
             // An agent's complaint about one of our messages: recorded by the
             // caller's log; nothing to store.
@@ -150,19 +167,21 @@ extension AppDatabase {
         }
     }
 
+    /// Returns the job's schedule (nil for none) when the job started now,
+    /// so its ping can be written; nil too when it had started already.
     private func applyJobStarted(
         _ db: Database, hostID: HostID, started: JobStartedPayload, owners: inout [String: HostID]
-    ) throws {
+    ) throws -> ScheduleID? {
         if var job = try JobRecord.fetchOne(db, key: started.jobID) {
             guard job.hostId == hostID else {
                 throw Refusal(code: .forbidden, reason: "job \(started.jobID.prefix(64)) belongs to another host")
             }
-            guard job.status == .queued else { return }
+            guard job.status == .queued else { return nil }
             job.status = .running
             job.startedAt = started.startedAt
             job.acceptedAt = job.acceptedAt ?? started.startedAt
             try job.update(db)
-            return
+            return job.scheduleId
         }
         // A scheduled run: the agent minted the id and we learn of it now.
         var scheduleID: ScheduleID?
@@ -181,17 +200,20 @@ extension AppDatabase {
             requestedBy: "agent:\(hostID)")
         try job.insert(db)
         owners[started.jobID] = hostID
+        return scheduleID
     }
 
+    /// Returns the job's schedule and final status when this message ended
+    /// it, so its ping can be written.
     private func applyJobFinished(
         _ db: Database, hostID: HostID, finished: JobFinishedPayload, owners: inout [String: HostID]
-    ) throws {
+    ) throws -> (ScheduleID, JobStatus)? {
         try requireOwnJob(db, finished.jobID, hostID: hostID, owners: &owners)
-        guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return }
+        guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return nil }
         // The agent's own result wins over the server's orphan verdict: it
         // may arrive late, from the outbox, after a reconnect.
         let overridable = job.status == .failed && job.error == agentRestartedDuringJob
-        guard !job.status.isTerminal || overridable else { return }
+        guard !job.status.isTerminal || overridable else { return nil }
         job.status = finished.status
         job.exitCode = finished.exitCode
         job.finishedAt = finished.finishedAt
@@ -199,6 +221,8 @@ extension AppDatabase {
         job.error = finished.error.flatMap { $0.isEmpty ? nil : $0 }
         job.startedAt = job.startedAt ?? finished.finishedAt
         try job.update(db)
+        // An orphan verdict already sent the failure ping.
+        return overridable ? nil : job.scheduleId.map { ($0, finished.status) }
     }
 
     /// Forgets processed message ids older than `age`; agents never replay

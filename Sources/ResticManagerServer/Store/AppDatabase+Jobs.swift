@@ -129,6 +129,10 @@ extension AppDatabase {
                 job.finishedAt = Date()
                 job.error = agentRestartedDuringJob
                 try job.update(db)
+                // The job never reported its end: its ping says it failed.
+                if job.startedAt != nil {
+                    try enqueuePing(db, scheduleID: job.scheduleId, jobID: job.id, event: .pingFail, now: Date())
+                }
                 orphaned.append(job.id)
             }
             return orphaned

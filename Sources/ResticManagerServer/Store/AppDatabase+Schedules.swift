@@ -14,6 +14,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
     public var preHook: String
     public var postHook: String
     public var enabled: Bool
+    /// The sealed ping URL: nil keeps the stored one, `.some(nil)` clears it.
+    public var pingURLSealed: [UInt8]?? = nil
 }
 
 extension AppDatabase {
@@ -48,16 +50,19 @@ extension AppDatabase {
         }
     }
 
-    public func createSchedule(hostID: HostID, definition: ScheduleDefinition, by who: AuditActor) async throws
-        -> ScheduleRecord
-    {
+    /// Stores a new schedule. `id` is chosen by the caller so that a ping
+    /// URL can be sealed to it before the row exists.
+    public func createSchedule(
+        id: ScheduleID = .random(), hostID: HostID, definition: ScheduleDefinition, by who: AuditActor
+    ) async throws -> ScheduleRecord {
         try await writer.write { db in
             let now = Date()
             let record = ScheduleRecord(
-                id: .random(), hostId: hostID, kind: definition.kind, cronExpr: definition.cronExpr,
+                id: id, hostId: hostID, kind: definition.kind, cronExpr: definition.cronExpr,
                 paths: definition.paths, excludes: definition.excludes, tags: definition.tags,
                 retentionPolicy: definition.retentionPolicy, options: definition.options, preHook: definition.preHook,
-                postHook: definition.postHook, enabled: definition.enabled, createdAt: now, updatedAt: now)
+                postHook: definition.postHook, enabled: definition.enabled, createdAt: now, updatedAt: now,
+                pingUrlEnc: (definition.pingURLSealed ?? nil).map { Data($0) }, runsExpectedSince: now)
             try record.insert(db)
             try bumpScheduleVersion(db, hostID)
             try audit(db, who, action: "schedule.create", targetType: "schedule", targetID: record.id.rawValue,
@@ -73,6 +78,12 @@ extension AppDatabase {
             guard var record = try ScheduleRecord.fetchOne(db, key: id.rawValue) else {
                 throw StoreError.notFound("schedule")
             }
+            let now = Date()
+            // Runs are expected again from now when a schedule is switched on
+            // or its timing changes, so neither is reported as missed at once.
+            if (definition.enabled && !record.enabled) || definition.cronExpr != record.cronExpr {
+                record.runsExpectedSince = now
+            }
             record.kind = definition.kind
             record.cronExpr = definition.cronExpr
             record.paths = definition.paths
@@ -83,7 +94,8 @@ extension AppDatabase {
             record.preHook = definition.preHook
             record.postHook = definition.postHook
             record.enabled = definition.enabled
-            record.updatedAt = Date()
+            if let ping = definition.pingURLSealed { record.pingUrlEnc = ping.map { Data($0) } }
+            record.updatedAt = now
             try record.update(db)
             try bumpScheduleVersion(db, record.hostId)
             try audit(db, who, action: "schedule.update", targetType: "schedule", targetID: id.rawValue,
@@ -109,9 +121,9 @@ extension AppDatabase {
     private func bumpScheduleVersion(_ db: Database, _ hostID: HostID) throws {
         try db.execute(
             sql: """
-                INSERT INTO host_schedule_version (host_id, desired_version, acked_version) VALUES (?, 1, 0)
-                ON CONFLICT(host_id) DO UPDATE SET desired_version = desired_version + 1
-                """, arguments: [hostID])
+                INSERT INTO host_schedule_version (host_id, desired_version, acked_version, desired_at) VALUES (?, 1, 0, ?)
+                ON CONFLICT(host_id) DO UPDATE SET desired_version = desired_version + 1, desired_at = excluded.desired_at
+                """, arguments: [hostID, Date()])
     }
 
     public func scheduleVersion(hostID: HostID) async throws -> ScheduleVersionRecord? {

@@ -11,6 +11,9 @@ enum Migrations {
         migrator.registerMigration("v1-initial-schema") { db in
             try db.execute(sql: initialSchema)
         }
+        migrator.registerMigration("v2-alerts-and-notifications") { db in
+            try db.execute(sql: alertsSchema)
+        }
         return migrator
     }
 
@@ -210,5 +213,127 @@ enum Migrations {
             resolved_at DATETIME
         );
         CREATE INDEX alerts_host_state ON alerts(host_id, state);
+        """
+
+    /// SPEC §9. The v1 `alerts` and `notification_channels` tables were never
+    /// written by any release, so they are replaced rather than altered.
+    private static let alertsSchema = """
+        DROP TABLE alerts;
+        DROP TABLE notification_channels;
+
+        -- Admins' changes to the built-in rules; a rule without a row uses its defaults.
+        CREATE TABLE alert_rules (
+            rule TEXT PRIMARY KEY,
+            enabled INTEGER NOT NULL,
+            threshold_minutes REAL,
+            repeat_minutes REAL,
+            updated_at DATETIME NOT NULL
+        );
+
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            rule TEXT NOT NULL,
+            host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+            -- What the alert is about within the host: a schedule id, `kind:<kind>`, or ''.
+            subject TEXT NOT NULL,
+            schedule_id TEXT,
+            job_id TEXT,
+            severity TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+            state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+            message TEXT NOT NULL,
+            opened_at DATETIME NOT NULL,
+            resolved_at DATETIME,
+            acknowledged_at DATETIME,
+            acknowledged_by TEXT,
+            last_notified_at DATETIME
+        );
+        CREATE UNIQUE INDEX alerts_one_open ON alerts(rule, host_id, subject) WHERE state = 'open';
+        CREATE INDEX alerts_host_state ON alerts(host_id, state);
+        CREATE INDEX alerts_state ON alerts(state);
+
+        CREATE TABLE notification_channels (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
+            enabled INTEGER NOT NULL DEFAULT 1,
+            events TEXT NOT NULL,
+            -- Settings that are not secret, as JSON.
+            config TEXT NOT NULL,
+            -- The secret settings as one sealed JSON object.
+            secrets_enc BLOB,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL
+        );
+
+        -- The durable outbox of notifications: one row per event and target,
+        -- written in the transaction of the change that causes it. The id is
+        -- the delivery id receivers see on every attempt.
+        CREATE TABLE notifications (
+            id TEXT PRIMARY KEY,
+            target TEXT NOT NULL CHECK (target IN ('channel', 'ping')),
+            channel_id TEXT REFERENCES notification_channels(id) ON DELETE CASCADE,
+            schedule_id TEXT REFERENCES schedules(id) ON DELETE CASCADE,
+            event TEXT NOT NULL,
+            alert_id TEXT,
+            job_id TEXT,
+            -- The alert as JSON when the event happened, or a ping's body.
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at DATETIME,
+            last_error TEXT,
+            created_at DATETIME NOT NULL,
+            delivered_at DATETIME
+        );
+        CREATE INDEX notifications_due ON notifications(next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX notifications_channel ON notifications(channel_id);
+
+        ALTER TABLE schedules ADD COLUMN ping_url_enc BLOB;
+        -- Runs before this time are not expected (creation, enabling, a new cron).
+        ALTER TABLE schedules ADD COLUMN runs_expected_since DATETIME;
+        UPDATE schedules SET runs_expected_since = created_at;
+        ALTER TABLE host_schedule_version ADD COLUMN desired_at DATETIME;
+        CREATE INDEX jobs_schedule_started ON jobs(schedule_id, started_at);
+
+        -- The latest succeeded-or-failed job per host and schedule (or kind,
+        -- for jobs without a schedule), kept by a trigger so that every path
+        -- that ends a job — agent report, refusal, expiry, orphan — updates
+        -- it, and rules read one row per subject instead of scanning jobs.
+        CREATE TABLE job_outcomes (
+            host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+            subject TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            schedule_id TEXT,
+            job_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            finished_at DATETIME NOT NULL,
+            last_success_at DATETIME,
+            PRIMARY KEY (host_id, subject)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER jobs_outcome AFTER UPDATE OF status ON jobs
+        WHEN NEW.status IN ('succeeded', 'failed') AND OLD.status != NEW.status AND NEW.finished_at IS NOT NULL
+        BEGIN
+            INSERT INTO job_outcomes (host_id, subject, kind, schedule_id, job_id, status, finished_at, last_success_at)
+            VALUES (NEW.host_id, COALESCE(NEW.schedule_id, 'kind:' || NEW.kind), NEW.kind, NEW.schedule_id, NEW.id,
+                    NEW.status, NEW.finished_at, CASE WHEN NEW.status = 'succeeded' THEN NEW.finished_at END)
+            ON CONFLICT (host_id, subject) DO UPDATE SET
+                kind = excluded.kind, job_id = excluded.job_id, status = excluded.status,
+                finished_at = excluded.finished_at
+                WHERE excluded.finished_at >= job_outcomes.finished_at;
+            UPDATE job_outcomes SET last_success_at = NEW.finished_at
+            WHERE NEW.status = 'succeeded' AND host_id = NEW.host_id
+                AND subject = COALESCE(NEW.schedule_id, 'kind:' || NEW.kind)
+                AND (last_success_at IS NULL OR last_success_at < NEW.finished_at);
+        END;
+
+        INSERT INTO job_outcomes (host_id, subject, kind, schedule_id, job_id, status, finished_at)
+        SELECT host_id, COALESCE(schedule_id, 'kind:' || kind), kind, schedule_id, id, status, MAX(finished_at)
+        FROM jobs WHERE status IN ('succeeded', 'failed') AND finished_at IS NOT NULL
+        GROUP BY host_id, COALESCE(schedule_id, 'kind:' || kind);
+        UPDATE job_outcomes SET last_success_at = (
+            SELECT MAX(finished_at) FROM jobs
+            WHERE jobs.host_id = job_outcomes.host_id AND jobs.status = 'succeeded'
+                AND COALESCE(jobs.schedule_id, 'kind:' || jobs.kind) = job_outcomes.subject);
         """
 }

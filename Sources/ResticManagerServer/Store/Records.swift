@@ -121,6 +121,10 @@ public struct ScheduleRecord: SnakeCaseRecord, Sendable, Equatable {
     public var enabled: Bool
     public var createdAt: Date
     public var updatedAt: Date
+    /// The sealed ping URL (SPEC §9.3); server-side only, never sent to agents.
+    public var pingUrlEnc: Data?
+    /// Cron runs before this are not expected: creation, enabling or a new cron.
+    public var runsExpectedSince: Date?
 }
 
 public struct ScheduleVersionRecord: SnakeCaseRecord, Sendable, Equatable {
@@ -129,6 +133,8 @@ public struct ScheduleVersionRecord: SnakeCaseRecord, Sendable, Equatable {
     public var desiredVersion: Int64
     public var ackedVersion: Int64
     public var ackedAt: Date?
+    /// When `desiredVersion` last changed.
+    public var desiredAt: Date?
 }
 
 public struct JobRecord: SnakeCaseRecord, Sendable, Equatable {

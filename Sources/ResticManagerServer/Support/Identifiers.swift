@@ -51,3 +51,12 @@ public typealias EnrollmentTokenID = Identifier<EnrollmentTokenTag>
 public typealias HostID = Identifier<HostTag>
 public typealias ScheduleID = Identifier<ScheduleTag>
 public typealias JobID = Identifier<JobTag>
+
+public enum AlertTag {}
+public enum ChannelTag {}
+public enum DeliveryTag {}
+
+public typealias AlertID = Identifier<AlertTag>
+public typealias ChannelID = Identifier<ChannelTag>
+/// A notification's id: the `delivery_id` receivers see on every attempt.
+public typealias DeliveryID = Identifier<DeliveryTag>

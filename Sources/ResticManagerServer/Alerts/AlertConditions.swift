@@ -1,0 +1,188 @@
+import Foundation
+import ResticManagerCore
+import ResticManagerProtocol
+
+/// What the rules look at, read from the store in one transaction with a
+/// handful of set-based queries (never one query per host).
+public struct FleetFacts: Sendable {
+    public struct Host: Sendable {
+        public var id: HostID
+        public var name: String
+        public var connected: Bool
+        public var lastSeenAt: Date?
+        public var enrolledAt: Date
+        public var timeZone: TimeZone
+        public var desiredScheduleVersion: Int64
+        public var ackedScheduleVersion: Int64
+        /// When the newest schedule set was made.
+        public var scheduleChangedAt: Date?
+        public var hasRunningJob: Bool
+        public var latestRepoReport: RepoReport?
+    }
+
+    /// The newest `repo.stats` report of a host.
+    public struct RepoReport: Sendable {
+        public var lockState: String
+        /// The first report of the current run of `locked` reports.
+        public var lockedSince: Date?
+        public var lastCheckAt: Date?
+        public var lastCheckStatus: String?
+    }
+
+    public struct Schedule: Sendable {
+        public var id: ScheduleID
+        public var hostID: HostID
+        public var kind: JobKind
+        public var cronExpr: String
+        public var runsExpectedSince: Date
+        public var lastStartedAt: Date?
+    }
+
+    /// The newest succeeded-or-failed job of a host and subject.
+    public struct Outcome: Sendable {
+        public var hostID: HostID
+        public var subject: String
+        public var kind: JobKind
+        public var scheduleID: ScheduleID?
+        public var jobID: JobID
+        public var status: JobStatus
+        public var finishedAt: Date
+        public var lastSuccessAt: Date?
+    }
+
+    public var hosts: [Host]
+    /// Enabled schedules of active hosts.
+    public var schedules: [Schedule]
+    public var outcomes: [Outcome]
+    /// Keys of the alerts open now; some rules stay open on weaker evidence than they open on.
+    public var openKeys: Set<AlertKey>
+}
+
+/// The rules of SPEC §9.1 as one pure function: given the facts, which
+/// conditions hold now. The evaluator turns the difference with the open
+/// alerts into opened and resolved alerts.
+public enum AlertConditions {
+    /// A job that started this long before its expected run still counts
+    /// for it: agent clocks drift a little.
+    public static let earlyStartTolerance: TimeInterval = 30
+
+    public static func evaluate(
+        _ facts: FleetFacts, rules: [AlertRule: AlertRuleSettings], now: Date
+    ) -> [AlertKey: AlertCondition] {
+        func enabled(_ rule: AlertRule) -> AlertRuleSettings? {
+            let settings = rules[rule] ?? .defaults(rule)
+            return settings.enabled ? settings : nil
+        }
+        var result: [AlertKey: AlertCondition] = [:]
+        func add(_ rule: AlertRule, _ host: HostID, subject: String = "", schedule: ScheduleID? = nil,
+                 job: JobID? = nil, _ message: String) {
+            let key = AlertKey(rule: rule, hostID: host, subject: subject)
+            result[key] = AlertCondition(key: key, scheduleID: schedule, jobID: job, message: message)
+        }
+        let hosts = Dictionary(facts.hosts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let outcomesByHost = Dictionary(grouping: facts.outcomes, by: \.hostID)
+        let backupSchedulesByHost = Dictionary(grouping: facts.schedules.filter { $0.kind == .backup }, by: \.hostID)
+
+        if let rule = enabled(.backupMissed) {
+            for schedule in facts.schedules where schedule.kind == .backup {
+                guard let host = hosts[schedule.hostID],
+                    let due = missedRun(schedule, zone: host.timeZone, threshold: rule.threshold, now: now)
+                else { continue }
+                add(.backupMissed, host.id, subject: schedule.id.rawValue, schedule: schedule.id,
+                    "Backup schedule \"\(schedule.cronExpr)\" on \(host.name) was due at \(RFC3339.format(due)) and has not started; check that the agent is running and its clock is right.")
+            }
+        }
+        if let rule = enabled(.backupStale) {
+            for (hostID, _) in backupSchedulesByHost {
+                guard let host = hosts[hostID] else { continue }
+                let lastSuccess = outcomesByHost[hostID, default: []].filter { $0.kind == .backup }
+                    .compactMap(\.lastSuccessAt).max()
+                let since = lastSuccess ?? host.enrolledAt
+                guard now.timeIntervalSince(since) > rule.threshold else { continue }
+                let what = lastSuccess == nil ? "has never had a successful backup since it was enrolled"
+                    : "has had no successful backup since \(RFC3339.format(since))"
+                add(.backupStale, hostID, "\(host.name) \(what); look at its recent backup jobs.")
+            }
+        }
+        if enabled(.jobFailed) != nil {
+            for outcome in facts.outcomes where outcome.status == .failed && outcome.kind != .check {
+                guard let host = hosts[outcome.hostID] else { continue }
+                let what = outcome.scheduleID == nil ? "The last \(outcome.kind.rawValue) job"
+                    : "The last run of a \(outcome.kind.rawValue) schedule"
+                add(.jobFailed, host.id, subject: outcome.subject, schedule: outcome.scheduleID, job: outcome.jobID,
+                    "\(what) on \(host.name) failed; open the job's log to see why.")
+            }
+        }
+        if let rule = enabled(.hostOffline) {
+            for host in facts.hosts where !host.connected {
+                let since = host.lastSeenAt ?? host.enrolledAt
+                guard now.timeIntervalSince(since) > rule.threshold else { continue }
+                add(.hostOffline, host.id,
+                    "\(host.name) has been offline since \(RFC3339.format(since)); check that the machine is up and its agent can reach the server.")
+            }
+        }
+        if enabled(.checkFailed) != nil {
+            for host in facts.hosts {
+                guard let failedJob = latestCheck(host, outcomes: outcomesByHost[host.id, default: []]) else { continue }
+                add(.checkFailed, host.id, job: failedJob.job,
+                    "The last repository check of \(host.name) failed; the repository may be damaged: read the check's log and run restic check again.")
+            }
+        }
+        if let rule = enabled(.schedulePending) {
+            for host in facts.hosts where host.ackedScheduleVersion < host.desiredScheduleVersion {
+                let since = host.scheduleChangedAt ?? host.enrolledAt
+                guard now.timeIntervalSince(since) > rule.threshold else { continue }
+                add(.schedulePending, host.id,
+                    "\(host.name) has not confirmed its schedules since \(RFC3339.format(since)); it keeps running the old ones until its agent connects and acknowledges.")
+            }
+        }
+        if let rule = enabled(.repoLocked) {
+            for host in facts.hosts {
+                guard let report = host.latestRepoReport, report.lockState == "locked" else { continue }
+                let key = AlertKey(rule: .repoLocked, hostID: host.id, subject: "")
+                let lockedLongEnough = report.lockedSince.map { now.timeIntervalSince($0) > rule.threshold } ?? false
+                guard facts.openKeys.contains(key) || (lockedLongEnough && !host.hasRunningJob) else { continue }
+                add(.repoLocked, host.id,
+                    "The repository of \(host.name) has been locked since \(report.lockedSince.map(RFC3339.format) ?? "an unknown time") with no job running; if no restic process holds it, run an unlock job.")
+            }
+        }
+        return result
+    }
+
+    /// The expected run of `schedule` that is more than `threshold` overdue
+    /// with no job started for it, if any: the first run after the later of
+    /// when runs became expected and when the schedule's last job started.
+    public static func missedRun(
+        _ schedule: FleetFacts.Schedule, zone: TimeZone, threshold: TimeInterval, now: Date
+    ) -> Date? {
+        var anchor = schedule.runsExpectedSince
+        if let started = schedule.lastStartedAt {
+            anchor = max(anchor, started.addingTimeInterval(earlyStartTolerance))
+        }
+        guard let expression = try? CronExpression(schedule.cronExpr),
+            let due = expression.nextRun(after: anchor, in: zone),
+            now.timeIntervalSince(due) > threshold
+        else { return nil }
+        return due
+    }
+
+    /// The failed newest check outcome of a host — a check job or a
+    /// repository report, whichever is newer — or nil when it passed or none exists.
+    private static func latestCheck(_ host: FleetFacts.Host, outcomes: [FleetFacts.Outcome])
+        -> (job: JobID?, at: Date)?
+    {
+        let job = outcomes.filter { $0.kind == .check }.max { $0.finishedAt < $1.finishedAt }
+        var newest: (failed: Bool, job: JobID?, at: Date)? = job.map { ($0.status == .failed, $0.jobID, $0.finishedAt) }
+        if let report = host.latestRepoReport, let at = report.lastCheckAt, let status = report.lastCheckStatus,
+            newest.map({ at > $0.at }) ?? true
+        {
+            switch status {
+            case "failed", "error": newest = (true, nil, at)
+            case "ok", "succeeded": newest = (false, nil, at)
+            default: break
+            }
+        }
+        guard let newest, newest.failed else { return nil }
+        return (newest.job, newest.at)
+    }
+}

@@ -1,0 +1,60 @@
+import AsyncAlgorithms
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Evaluates the alert rules (SPEC §9.1) every `interval` and at once when
+/// poked by an event that can open or resolve an alert. Pokes that arrive
+/// during an evaluation fold into one more evaluation, so a burst of job
+/// events costs two passes, not one per event.
+final class AlertEvaluator: Service, Sendable {
+    private let database: AppDatabase
+    private let interval: Duration
+    private let onNotificationsWritten: @Sendable () -> Void
+    private let logger: Logger
+    private let pokes: AsyncStream<Void>
+    private let pokeContinuation: AsyncStream<Void>.Continuation
+
+    init(database: AppDatabase, interval: Duration, logger: Logger,
+         onNotificationsWritten: @escaping @Sendable () -> Void) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+        self.onNotificationsWritten = onNotificationsWritten
+        (pokes, pokeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for an evaluation as soon as the current one (if any) is done.
+    func poke() { pokeContinuation.yield() }
+
+    func run() async throws {
+        poke()
+        let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in () }
+        for await _ in merge(pokes, ticks).cancelOnGracefulShutdown() {
+            await evaluate()
+        }
+    }
+
+    /// One pass: read the facts, compute the conditions, apply the difference.
+    @discardableResult
+    func evaluate(now: Date = Date()) async -> AlertChanges {
+        do {
+            let rules = try await database.alertRules()
+            let facts = try await database.fleetFacts()
+            let conditions = AlertConditions.evaluate(
+                facts, rules: Dictionary(rules.map { ($0.rule, $0) }, uniquingKeysWith: { first, _ in first }), now: now)
+            let changes = try await database.applyAlerts(conditions, rules: rules, now: now)
+            if !changes.isEmpty {
+                logger.notice("alerts changed", metadata: [
+                    "opened": "\(changes.opened.count)", "resolved": "\(changes.resolved.count)",
+                    "repeated": "\(changes.repeated.count)",
+                ])
+            }
+            if changes.notifications > 0 { onNotificationsWritten() }
+            return changes
+        } catch {
+            logger.error("alert evaluation failed", metadata: ["error": "\(error)"])
+            return AlertChanges()
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+
+extension AppDatabase {
+    // MARK: Channels
+
+    public func channels(page: Page) async throws -> PageResult<NotificationChannel> {
+        try await writer.read { db in
+            let page = try fetchPage(db, NotificationChannelRecord.all(), page: page)
+            return PageResult(items: try page.items.map(Self.channel), nextCursor: page.nextCursor)
+        }
+    }
+
+    public func channel(id: ChannelID) async throws -> NotificationChannel? {
+        try await writer.read { db in try NotificationChannelRecord.fetchOne(db, key: id.rawValue).map(Self.channel) }
+    }
+
+    private static func channel(_ record: NotificationChannelRecord) throws -> NotificationChannel {
+        NotificationChannel(
+            id: record.id, name: record.name, enabled: record.enabled, events: record.events,
+            settings: try ChannelSettings.decode(kind: record.kind, json: record.config),
+            secretsSealed: record.secretsEnc.map(Array.init), createdAt: record.createdAt, updatedAt: record.updatedAt)
+    }
+
+    /// Stores a new channel. `id` is chosen by the caller so that its secrets
+    /// can be sealed to it before the row exists.
+    func createChannel(id: ChannelID, _ change: ChannelChange, by who: AuditActor) async throws -> NotificationChannel {
+        try await writer.write { db in
+            let now = Date()
+            let record = NotificationChannelRecord(
+                id: id, name: change.name, kind: change.settings.kind, enabled: change.enabled, events: change.events,
+                config: change.settings.configJSON, secretsEnc: (change.secretsSealed ?? nil).map { Data($0) },
+                createdAt: now, updatedAt: now)
+            try record.insert(db)
+            try audit(db, who, action: "notification_channel.create", targetType: "notification_channel",
+                      targetID: id.rawValue, details: ["name": change.name, "kind": change.settings.kind.rawValue])
+            return try Self.channel(record)
+        }
+    }
+
+    func updateChannel(id: ChannelID, _ change: ChannelChange, by who: AuditActor) async throws -> NotificationChannel {
+        try await writer.write { db in
+            guard var record = try NotificationChannelRecord.fetchOne(db, key: id.rawValue) else {
+                throw StoreError.notFound("notification channel")
+            }
+            guard record.kind == change.settings.kind else {
+                throw StoreError.invalid("kind: a channel's kind cannot change; create a new channel instead")
+            }
+            record.name = change.name
+            record.enabled = change.enabled
+            record.events = change.events
+            record.config = change.settings.configJSON
+            if let sealed = change.secretsSealed { record.secretsEnc = sealed.map { Data($0) } }
+            record.updatedAt = Date()
+            try record.update(db)
+            try audit(db, who, action: "notification_channel.update", targetType: "notification_channel",
+                      targetID: id.rawValue,
+                      details: ["name": change.name, "enabled": String(change.enabled),
+                                "secrets": change.secretsSealed == nil ? "kept" : "changed"])
+            return try Self.channel(record)
+        }
+    }
+
+    func deleteChannel(id: ChannelID, by who: AuditActor) async throws {
+        try await writer.write { db in
+            guard try NotificationChannelRecord.deleteOne(db, key: id.rawValue) else {
+                throw StoreError.notFound("notification channel")
+            }
+            try audit(db, who, action: "notification_channel.delete", targetType: "notification_channel",
+                      targetID: id.rawValue)
+        }
+    }
+
+    // MARK: Writing notifications (inside the transaction of their cause)
+
+    /// One notification of `event` per enabled channel that subscribes to
+    /// it; returns how many were written.
+    func enqueueAlertEvent(_ db: Database, _ event: NotificationEvent, _ alert: AlertWithHost, now: Date) throws -> Int {
+        let payload = AlertView(alert).json
+        let channels = try NotificationChannelRecord.filter(Column("enabled") == true).fetchAll(db)
+            .filter { $0.events.contains(event) }
+        for channel in channels {
+            try NotificationRecord(
+                id: .random(), target: .channel, channelId: channel.id, scheduleId: nil, event: event,
+                alertId: alert.alert.id, jobId: alert.alert.jobId, payload: payload, status: .pending, attempts: 0,
+                nextAttemptAt: now, lastError: nil, createdAt: now, deliveredAt: nil
+            ).insert(db)
+        }
+        return channels.count
+    }
+
+    /// A `test` notification for one channel, sent even if it is disabled.
+    func enqueueTest(channelID: ChannelID, by who: AuditActor) async throws -> DeliveryID {
+        try await writer.write { db in
+            guard try NotificationChannelRecord.exists(db, key: channelID.rawValue) else {
+                throw StoreError.notFound("notification channel")
+            }
+            let now = Date()
+            let record = NotificationRecord(
+                id: .random(), target: .channel, channelId: channelID, scheduleId: nil, event: .test, alertId: nil,
+                jobId: nil, payload: "null", status: .pending, attempts: 0, nextAttemptAt: now, lastError: nil,
+                createdAt: now, deliveredAt: nil)
+            try record.insert(db)
+            try audit(db, who, action: "notification_channel.test", targetType: "notification_channel",
+                      targetID: channelID.rawValue, details: ["delivery_id": record.id.rawValue])
+            return record.id
+        }
+    }
+
+    /// The last lines of a job's log, at most `maxBytes` of UTF-8, for a ping body.
+    static let pingBodyLimit = 10_000
+
+    /// Writes the ping of `event` for the job's schedule if it has a ping
+    /// URL; returns whether one was written.
+    @discardableResult
+    func enqueuePing(_ db: Database, scheduleID: ScheduleID?, jobID: JobID, event: NotificationEvent, now: Date) throws
+        -> Bool
+    {
+        guard let scheduleID,
+            try Bool.fetchOne(db, sql: "SELECT ping_url_enc IS NOT NULL FROM schedules WHERE id = ?",
+                              arguments: [scheduleID]) == true
+        else { return false }
+        var body = ""
+        if event != .pingStart {
+            let lines = try String.fetchAll(
+                db, sql: "SELECT payload FROM job_logs WHERE job_id = ? ORDER BY seq DESC LIMIT 200", arguments: [jobID])
+            body = Self.logTail(lines.reversed(), maxBytes: Self.pingBodyLimit)
+        }
+        try NotificationRecord(
+            id: .random(), target: .ping, channelId: nil, scheduleId: scheduleID, event: event, alertId: nil,
+            jobId: jobID, payload: body, status: .pending, attempts: 0, nextAttemptAt: now, lastError: nil,
+            createdAt: now, deliveredAt: nil
+        ).insert(db)
+        return true
+    }
+
+    /// The newest whole lines that fit in `maxBytes`.
+    static func logTail(_ lines: some Sequence<String>, maxBytes: Int) -> String {
+        var kept: [Substring] = []
+        var size = 0
+        for line in lines.reversed() {
+            let text = line.hasSuffix("\n") ? Substring(line.dropLast()) : Substring(line)
+            let cost = text.utf8.count + 1
+            if size + cost > maxBytes {
+                if kept.isEmpty { kept.append(Substring(String(decoding: text.utf8.suffix(maxBytes - 1), as: UTF8.self))) }
+                break
+            }
+            kept.append(text)
+            size += cost
+        }
+        return kept.reversed().joined(separator: "\n") + (kept.isEmpty ? "" : "\n")
+    }
+
+    // MARK: Delivery
+
+    /// Pending notifications due by `now`, oldest first, with their
+    /// destination; `excluding` are being sent already.
+    func dueNotifications(now: Date, limit: Int, excluding: Set<DeliveryID> = []) async throws -> [DueNotification] {
+        try await writer.read { db in
+            let records = try NotificationRecord
+                .filter(Column("status") == DeliveryStatus.pending.rawValue && Column("next_attempt_at") <= now)
+                .filter(!excluding.map(\.rawValue).contains(Column("id")))
+                .order(Column("next_attempt_at")).limit(limit).fetchAll(db)
+            return try records.compactMap { record -> DueNotification? in
+                switch record.target {
+                case .channel:
+                    guard let id = record.channelId, let channel = try NotificationChannelRecord.fetchOne(db, key: id.rawValue)
+                    else { return nil }
+                    return DueNotification(notification: record, destination: .channel(try Self.channel(channel)))
+                case .ping:
+                    guard let id = record.scheduleId,
+                        let sealed = try Data.fetchOne(db, sql: "SELECT ping_url_enc FROM schedules WHERE id = ?",
+                                                       arguments: [id])
+                    else { return nil }
+                    return DueNotification(notification: record, destination: .ping(scheduleID: id, sealedURL: Array(sealed)))
+                }
+            }
+        }
+    }
+
+    /// When the next pending notification is due, if any.
+    func nextNotificationDue() async throws -> Date? {
+        try await writer.read { db in
+            try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'")
+        }
+    }
+
+    func recordDelivered(_ id: DeliveryID, now: Date = Date()) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE notifications SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
+                    next_attempt_at = NULL WHERE id = ? AND status = 'pending'
+                    """, arguments: [now, id])
+        }
+    }
+
+    /// Records a failed attempt; schedules the next one or gives up. Returns
+    /// whether the notification is now `failed` for good.
+    @discardableResult
+    func recordDeliveryFailure(_ id: DeliveryID, error: String, retry: Bool, now: Date = Date()) async throws -> Bool {
+        try await writer.write { db in
+            guard var record = try NotificationRecord.fetchOne(db, key: id.rawValue), record.status == .pending else {
+                return false
+            }
+            record.attempts += 1
+            record.lastError = String(error.prefix(500))
+            record.nextAttemptAt = retry
+                ? DeliveryBackoff.nextAttempt(after: record.attempts, createdAt: record.createdAt, now: now) : nil
+            if record.nextAttemptAt == nil { record.status = .failed }
+            try record.update(db)
+            return record.status == .failed
+        }
+    }
+
+    /// A channel's deliveries, newest first.
+    func deliveries(channelID: ChannelID, page: Page) async throws -> PageResult<NotificationRecord> {
+        try await writer.read { db in
+            guard try NotificationChannelRecord.exists(db, key: channelID.rawValue) else {
+                throw StoreError.notFound("notification channel")
+            }
+            return try fetchPage(db, NotificationRecord.filter(Column("channel_id") == channelID.rawValue), page: page)
+        }
+    }
+}
