@@ -75,6 +75,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
+        bootstrapServerMetrics()
         let address = ListenAddress(listen)!
         var settings = ServerSettings(baseURL: baseURL)
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import ResticManagerCore
 import ResticManagerProtocol
 import Synchronization
 
@@ -197,7 +198,15 @@ struct AgentSession: Sendable {
     private func ingest(_ queue: IngestQueue<Envelope>, out: AsyncStream<AgentOutbound>.Continuation) async {
         while let batch = await queue.next(upTo: Self.batchSize) {
             do {
+                let started = ContinuousClock.now
                 let report = try await services.database.ingest(hostID: hostID, envelopes: batch)
+                services.metrics.recordIngest(ContinuousClock.now - started)
+                for job in report.finishedJobs {
+                    services.metrics.recordFinishedJob(
+                        kind: job.kind.rawValue,
+                        seconds: (job.finishedAt ?? Date()).timeIntervalSince(job.startedAt ?? job.finishedAt ?? Date()),
+                        bytesAdded: job.stats.flatMap(JSONValue.parse)?["data_added"]?.int64Value)
+                }
                 var acked: [String] = []
                 for (id, outcome) in report.outcomes {
                     switch outcome {

@@ -1,6 +1,7 @@
 import AsyncAlgorithms
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Evaluates the alert rules (SPEC §9.1) every `interval` and at once when
@@ -14,6 +15,7 @@ final class AlertEvaluator: Service, Sendable {
     private let logger: Logger
     private let pokes: AsyncStream<Void>
     private let pokeContinuation: AsyncStream<Void>.Continuation
+    private let duration = Metrics.Timer(label: "rm_alert_evaluation_duration_seconds", preferredDisplayUnit: .seconds)
 
     init(database: AppDatabase, interval: Duration, logger: Logger,
          onNotificationsWritten: @escaping @Sendable () -> Void) {
@@ -38,6 +40,8 @@ final class AlertEvaluator: Service, Sendable {
     /// One pass: read the facts, compute the conditions, apply the difference.
     @discardableResult
     func evaluate(now: Date = Date()) async -> AlertChanges {
+        let started = ContinuousClock.now
+        defer { duration.recordSeconds((ContinuousClock.now - started).timeInterval) }
         do {
             let rules = try await database.alertRules()
             let facts = try await database.fleetFacts()

@@ -111,6 +111,7 @@ public func buildApplication(
 
 func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: WebTemplates) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMappingMiddleware(templates: templates, logger: services.logger))
     router.add(middleware: AuthenticationMiddleware(database: services.database))
 

@@ -252,7 +252,18 @@ private struct SMTPSession {
         }
     }
 
-    private func startTLS(_ context: NIOSSLContext) async throws {
+    /// Why the channel closed under a write or a pipeline change, which only know that it did: a TLS alert or
+    /// a protocol violation waits in the inbound stream.
+    private mutating func closingReason(else error: any Error) async -> any Error {
+        do {
+            _ = try await replies.next()
+            return error
+        } catch {
+            return error
+        }
+    }
+
+    private mutating func startTLS(_ context: NIOSSLContext) async throws {
         let channel = self.channel
         let host = server.host
         do {
@@ -262,7 +273,7 @@ private struct SMTPSession {
                 try channel.pipeline.syncOperations.addHandler(handler, position: .first)
             }.get()
         } catch {
-            throw failure(error, step: "STARTTLS")
+            throw failure(await closingReason(else: error), step: "STARTTLS")
         }
     }
 
@@ -279,7 +290,9 @@ private struct SMTPSession {
     ) async throws -> SMTPReply {
         let reply: SMTPReply
         do {
-            if let bytes { try await outbound.write(bytes) }
+            if let bytes {
+                do { try await outbound.write(bytes) } catch { throw await closingReason(else: error) }
+            }
             guard let next = try await replies.next() else {
                 try Task.checkCancellation()
                 throw SMTPError(kind: .connection, description: "\(endpoint) closed the connection before \(step) was answered.")

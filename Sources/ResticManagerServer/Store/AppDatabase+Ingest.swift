@@ -21,6 +21,8 @@ public struct IngestReport: Sendable {
     public var changedAlertFacts = false
     /// Whether notifications were written, for the delivery service.
     public var wroteNotifications = false
+    /// Jobs this batch ended, for the job metrics.
+    public var finishedJobs: [JobRecord] = []
 }
 
 /// Raised inside the ingest transaction to refuse one message; never escapes it.
@@ -118,10 +120,14 @@ extension AppDatabase {
                 .execute(arguments: [text, progress.jobID])
             report.touchedJobs.insert(JobID(progress.jobID))
         case .jobFinished(let finished):
-            if let (scheduleID, status) = try applyJobFinished(db, hostID: hostID, finished: finished, owners: &jobOwners) {
-                report.wroteNotifications = try enqueuePing(
-                    db, scheduleID: scheduleID, jobID: JobID(finished.jobID),
-                    event: status == .succeeded ? .pingSuccess : .pingFail, now: now) || report.wroteNotifications
+            if let (job, overrode) = try applyJobFinished(db, hostID: hostID, finished: finished, owners: &jobOwners) {
+                report.finishedJobs.append(job)
+                // An orphan verdict already sent the failure ping.
+                if !overrode {
+                    report.wroteNotifications = try enqueuePing(
+                        db, scheduleID: job.scheduleId, jobID: job.id,
+                        event: job.status == .succeeded ? .pingSuccess : .pingFail, now: now) || report.wroteNotifications
+                }
             }
             report.touchedJobs.insert(JobID(finished.jobID))
             report.changedAlertFacts = true
@@ -203,11 +209,11 @@ extension AppDatabase {
         return scheduleID
     }
 
-    /// Returns the job's schedule and final status when this message ended
-    /// it, so its ping can be written.
+    /// Returns the job when this message ended it, and whether it replaced
+    /// the server's "agent restarted" verdict.
     private func applyJobFinished(
         _ db: Database, hostID: HostID, finished: JobFinishedPayload, owners: inout [String: HostID]
-    ) throws -> (ScheduleID, JobStatus)? {
+    ) throws -> (job: JobRecord, overrode: Bool)? {
         try requireOwnJob(db, finished.jobID, hostID: hostID, owners: &owners)
         guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return nil }
         // The agent's own result wins over the server's orphan verdict: it
@@ -221,8 +227,7 @@ extension AppDatabase {
         job.error = finished.error.flatMap { $0.isEmpty ? nil : $0 }
         job.startedAt = job.startedAt ?? finished.finishedAt
         try job.update(db)
-        // An orphan verdict already sent the failure ping.
-        return overridable ? nil : job.scheduleId.map { ($0, finished.status) }
+        return (job, overridable)
     }
 
     /// Forgets processed message ids older than `age`; agents never replay
