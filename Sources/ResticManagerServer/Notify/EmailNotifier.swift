@@ -48,6 +48,11 @@ struct EmailNotifier: Sendable {
                 message(event: event, deliveryID: deliveryID, alertJSON: alertJSON, config: config),
                 via: server, tlsConfiguration: tlsConfiguration)
             return .delivered
+        } catch let error as SMTPError {
+            // A message the client refuses to build stays refused; anything
+            // else (a server down, a certificate, even a missing STARTTLS)
+            // may be fixed on the other side within the retry window.
+            return .failed(Scrub.hide([password].compactMap { $0 }, in: "\(error)"), retry: error.kind != .invalidMessage)
         } catch {
             return .failed(Scrub.hide([password].compactMap { $0 }, in: "\(error)"), retry: true)
         }
