@@ -29,7 +29,7 @@ struct TemporaryDatabase {
         let required = [
             "users", "sessions", "api_tokens", "enrollment_tokens", "hosts", "host_config", "schedules",
             "host_schedule_version", "jobs", "job_logs", "snapshots", "repo_stats", "audit_log", "alerts",
-            "notification_channels",
+            "notification_channels", "alert_rules", "notifications", "job_outcomes",
         ]
         for table in required { #expect(tables.contains(table), "missing table \(table)") }
         let mode = try await temp.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
@@ -44,7 +44,7 @@ struct TemporaryDatabase {
         let reopened = try AppDatabase.open(path: temp.path)
         #expect(try await reopened.user(username: "alice")?.role == .viewer)
         let applied = try await reopened.writer.read { db in try Migrations.migrator.appliedMigrations(db) }
-        #expect(applied == ["v1-initial-schema"])
+        #expect(applied == ["v1-initial-schema", "v2-alerts-and-notifications"])
     }
 }
 
