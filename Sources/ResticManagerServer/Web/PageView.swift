@@ -29,6 +29,8 @@ struct PageView<Page> {
     let flash: String?
     /// Marks the nav entry of the current section: `{{#nav.jobs}}`.
     var nav: [String: Bool] = [:]
+    /// Open alerts, shown next to the nav's Alerts link; nil when there are none.
+    var openAlerts: String? = nil
 
     init(title: String, session: WebSession?, page: Page, flash: String? = nil, section: String = "") {
         self.title = title
@@ -43,14 +45,18 @@ struct PageView<Page> {
 /// message of a post/redirect/get round trip.
 struct WebResponder: Sendable {
     let templates: WebTemplates
+    let database: AppDatabase
 
     func page(
         _ template: String, title: String, section: String, page: some Any, request: Request,
         context: AuthenticatedContext, status: HTTPResponse.Status = .ok
-    ) -> Response {
+    ) async throws -> Response {
         let flash = Flash.read(request)
-        let view = PageView(title: title, session: WebSession(principal: context.principal, request: request),
+        var view = PageView(title: title, session: WebSession(principal: context.principal, request: request),
                             page: page, flash: flash, section: section)
+        // One count over the partial index of open alerts: cheap enough for every page.
+        let open = try await database.openAlertCounts().values.reduce(0, +)
+        view.openAlerts = open > 0 ? String(open) : nil
         var response = templates.page(template, view, status: status)
         if flash != nil { Flash.clear(&response) }
         return response

@@ -21,7 +21,16 @@ struct WebTemplates: Sendable {
         ("users", PackageResources.users_mustache),
         ("tokens", PackageResources.tokens_mustache),
         ("audit", PackageResources.audit_mustache),
+        ("alerts", PackageResources.alerts_mustache),
+        ("alert-rules", PackageResources.alert_rules_mustache),
+        ("channels", PackageResources.channels_mustache),
+        ("channel", PackageResources.channel_mustache),
+        ("alert_table", PackageResources.alert_table_mustache),
+        ("channel_form", PackageResources.channel_form_mustache),
     ]
+
+    /// Templates that pages include (`{{>name}}`) rather than render alone.
+    static let partials: Set<String> = ["alert_table", "channel_form"]
 
     let library: MustacheLibrary
 

@@ -9,7 +9,7 @@ struct WebUI {
     func addRoutes(to router: Router<AppRequestContext>) {
         WebAssets().addRoutes(to: router)
         let web = router.group().add(middleware: WebPageMiddleware(templates: templates, logger: services.logger))
-        let responder = WebResponder(templates: templates)
+        let responder = WebResponder(templates: templates, database: services.database)
         let login = LoginPage(services: services, templates: templates)
         login.addPublicRoutes(to: web)
 
@@ -23,5 +23,8 @@ struct WebUI {
         UsersPage(services: services, responder: responder).addRoutes(to: pages)
         TokensPage(services: services, responder: responder).addRoutes(to: pages)
         AuditPage(services: services, responder: responder).addRoutes(to: pages)
+        AlertsPage(services: services, responder: responder).addRoutes(to: pages)
+        AlertRulesPage(services: services, responder: responder).addRoutes(to: pages)
+        ChannelsPage(services: services, responder: responder).addRoutes(to: pages)
     }
 }

@@ -74,7 +74,7 @@ struct AuditPage {
         let model = Model(rows: rows, hasRows: !rows.isEmpty,
                           nextPage: PageLink.next("/audit", cursor: page.nextCursor, request: request),
                           isFirstPage: pageRequest.beforeRowID == nil)
-        return responder.page("audit", title: "Audit log", section: "audit", page: model, request: request,
+        return try await responder.page("audit", title: "Audit log", section: "audit", page: model, request: request,
                               context: context)
     }
 }

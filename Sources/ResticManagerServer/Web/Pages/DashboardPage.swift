@@ -81,7 +81,7 @@ struct DashboardPage {
             healthyCount: rows.count - attention,
             totalRepoSize: WebFormat.bytes(summaries.reduce(0) { $0 + ($1.latestStats?.sizeBytes ?? 0) }),
             isEmpty: rows.isEmpty, allHealthy: !rows.isEmpty && attention == 0, hasAttention: attention > 0)
-        return responder.page("dashboard", title: "Fleet", section: "dashboard", page: model, request: request,
+        return try await responder.page("dashboard", title: "Fleet", section: "dashboard", page: model, request: request,
                               context: context)
     }
 }

@@ -98,7 +98,7 @@ struct EnrollmentPage {
             defaultHours: typed?.text("expires_in_hours")
                 ?? String(services.settings.enrollmentTokenLifetime.components.seconds / 3600),
             typedNote: typed?.text("note") ?? "", formError: error.map { "No token was created: \($0.message)" })
-        return responder.page("enrollment", title: "Enroll a host", section: "enrollment", page: model,
+        return try await responder.page("enrollment", title: "Enroll a host", section: "enrollment", page: model,
                               request: request, context: context,
                               status: error?.status ?? (created == nil ? .ok : .created))
     }

@@ -46,6 +46,9 @@ struct HostPage {
         let online: Bool
         let facts: [Fact]
         let reasons: [String]
+        /// The host's open alerts, shown near the top; nothing when there are none.
+        let alerts: AlertTable
+        let moreAlerts: Bool
         let config: ConfigForm?
         let repositoryConfigured: Bool
         let offerInit: Bool
@@ -105,6 +108,11 @@ struct HostPage {
                         size: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.bytes($0.sizeBytes),
                         files: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.count($0.fileCount))
         }
+        let openAlerts = try await services.database.alerts(filter: AlertFilter(state: .open, hostID: id),
+                                                            page: Page(limit: 20))
+        let alerts = AlertTable(
+            rows: openAlerts.items.map { AlertRow($0, mayAcknowledge: context.user.role >= .operator, now: now) },
+            returnTo: "/hosts/\(id)", showHost: false)
         let statsHistory = try await services.database.repoStats(hostID: id, page: Page(limit: 200)).items
         var config = configForm
         if config == nil, context.user.role >= .admin {
@@ -141,7 +149,7 @@ struct HostPage {
         let reasons = FleetOverview.reasons(summary, hasSchedules: schedules.contains(where: \.enabled), now: now)
         let model = Model(
             id: id.rawValue, name: host.name, notes: host.notes, online: host.connected, facts: facts,
-            reasons: reasons,
+            reasons: reasons, alerts: alerts, moreAlerts: openAlerts.nextCursor != nil,
             config: config, repositoryConfigured: summary.repositoryConfigured,
             offerInit: summary.repositoryConfigured && latest == nil && context.user.role >= .operator,
             schedules: schedules, jobs: jobs, snapshots: snapshots,
@@ -149,7 +157,7 @@ struct HostPage {
             hasSchedules: !schedules.isEmpty, hasJobs: !jobs.isEmpty, hasSnapshots: !snapshots.isEmpty,
             moreSnapshots: snapshotPage.nextCursor != nil,
             hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty)
-        return responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
+        return try await responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
                               context: context, status: status)
     }
 

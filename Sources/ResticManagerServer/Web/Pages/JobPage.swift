@@ -78,7 +78,7 @@ struct JobPage {
             statuses: JobStatus.allCases.map { Choice(value: $0.rawValue, selected: $0 == filter.status) },
             kinds: JobKind.allCases.map { Choice(value: $0.rawValue, selected: $0 == filter.kind) },
             nextPage: next)
-        return responder.page("jobs", title: "Jobs", section: "jobs", page: model, request: request, context: context)
+        return try await responder.page("jobs", title: "Jobs", section: "jobs", page: model, request: request, context: context)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -118,7 +118,7 @@ struct JobPage {
             },
             hasLines: !lines.isEmpty, afterSeq: lines.last?.seq ?? 0,
             truncated: job.status.isTerminal && lines.count == Self.renderedLogLines)
-        return responder.page("job", title: "\(job.kind.rawValue.capitalized) on \(host?.name ?? "deleted host")",
+        return try await responder.page("job", title: "\(job.kind.rawValue.capitalized) on \(host?.name ?? "deleted host")",
                               section: "jobs", page: model, request: request, context: context)
     }
 

@@ -53,6 +53,8 @@ struct SchedulePage {
         let errors: [String: String]
         let canEditHooks: Bool
         let hasHooks: Bool
+        /// The ping URL is write-only: the page only knows whether one is set.
+        let pingURLSet: Bool
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
@@ -66,14 +68,14 @@ struct SchedulePage {
     @Sendable func newForm(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.operator)
         let host = try await HostController(services: services).requireHost(context)
-        return render(request, context: context, host: host, schedule: nil, fields: Fields(), error: nil)
+        return try await render(request, context: context, host: host, schedule: nil, fields: Fields(), error: nil)
     }
 
     @Sendable func editForm(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.operator)
         let schedule = try await ScheduleController(services: services).requireSchedule(context)
         guard let host = try await services.database.host(id: schedule.hostId) else { throw APIError.notFound("host") }
-        return render(request, context: context, host: host, schedule: schedule, fields: Self.fields(of: schedule),
+        return try await render(request, context: context, host: host, schedule: schedule, fields: Self.fields(of: schedule),
                       error: nil)
     }
 
@@ -86,8 +88,8 @@ struct SchedulePage {
             _ = try await ScheduleController(services: services).create(body, context: context)
         } catch {
             guard let error = FormFields.refusalShownOnTheForm(error) else { throw error }
-            return render(request, context: context, host: host, schedule: nil, fields: Self.fields(of: form),
-                          error: error)
+            return try await render(request, context: context, host: host, schedule: nil, fields: Self.fields(of: form),
+                          error: error, typedPingURL: form.optionalText("ping_url") != nil)
         }
         return WebResponse.redirect(to: "/hosts/\(host.id)#schedules", flash: "Schedule created and sent to the agent.")
     }
@@ -102,8 +104,8 @@ struct SchedulePage {
             _ = try await controller.replace(try Self.request(from: form, existing: existing), context: context)
         } catch {
             guard let error = FormFields.refusalShownOnTheForm(error) else { throw error }
-            return render(request, context: context, host: host, schedule: existing, fields: Self.fields(of: form),
-                          error: error)
+            return try await render(request, context: context, host: host, schedule: existing, fields: Self.fields(of: form),
+                          error: error, typedPingURL: form.optionalText("ping_url") != nil)
         }
         return WebResponse.redirect(to: "/hosts/\(host.id)#schedules", flash: "Schedule saved and sent to the agent.")
     }
@@ -114,7 +116,7 @@ struct SchedulePage {
     }
 
     private func render(_ request: Request, context: AuthenticatedContext, host: HostRecord, schedule: ScheduleRecord?,
-                        fields: Fields, error: APIError?) -> Response {
+                        fields: Fields, error: APIError?, typedPingURL: Bool = false) async throws -> Response {
         let errors = Self.fieldErrors(error)
         let zone = host.scheduleTimeZone
         let nextRuns = ((try? CronExpression(fields.cronExpr))?.nextRuns(after: Date(), in: zone, count: 5) ?? [])
@@ -133,11 +135,16 @@ struct SchedulePage {
                           value: fields.keep[name] ?? "", error: errors[name])
             },
             nextRuns: errors["cron_expr"] == nil ? nextRuns : [],
-            formError: error.map { "The schedule was not saved: \($0.message)" },
+            formError: error.map {
+                // The ping URL is never echoed back, so say that it must be typed again.
+                "The schedule was not saved: \($0.message)"
+                    + (typedPingURL ? ". The ping URL you typed was not saved; enter it again." : "")
+            },
             errors: errors, canEditHooks: context.user.role >= .admin,
             // From the stored schedule: a non-admin's form carries no hooks.
-            hasHooks: !(schedule?.preHook ?? "").isEmpty || !(schedule?.postHook ?? "").isEmpty)
-        return responder.page("schedule", title: schedule == nil ? "New schedule" : "Edit schedule", section: "dashboard",
+            hasHooks: !(schedule?.preHook ?? "").isEmpty || !(schedule?.postHook ?? "").isEmpty,
+            pingURLSet: schedule?.pingUrlEnc != nil)
+        return try await responder.page("schedule", title: schedule == nil ? "New schedule" : "Edit schedule", section: "dashboard",
                               page: model, request: request, context: context,
                               status: error.map(\.status) ?? .ok)
     }
@@ -190,7 +197,14 @@ struct SchedulePage {
             retentionPolicy: retention.isEmpty ? nil : .object(retention), options: options,
             preHook: form["pre_hook"].map(Self.normalizedHook) ?? existing?.preHook,
             postHook: form["post_hook"].map(Self.normalizedHook) ?? existing?.postHook,
-            enabled: form.isChecked("enabled"))
+            enabled: form.isChecked("enabled"), pingUrl: pingURL(from: form))
+    }
+
+    /// The write-only ping URL: empty keeps the stored one (nil), the
+    /// checkbox clears it ("").
+    static func pingURL(from form: FormFields) -> String? {
+        if form.isChecked("clear_ping_url") { return "" }
+        return form.optionalText("ping_url")
     }
 
     /// Browsers send textarea line breaks as CRLF; hooks run in a POSIX shell.

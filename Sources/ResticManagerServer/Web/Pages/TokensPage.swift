@@ -75,7 +75,7 @@ struct TokensPage {
                           nextPage: PageLink.next("/tokens", cursor: page.nextCursor, request: request),
                           typedName: typed?.text("name") ?? "", typedDays: typed?.text("expires_in_days") ?? "",
                           formError: error.map { "No token was created: \($0.message)" })
-        return responder.page("tokens", title: "API tokens", section: "tokens", page: model, request: request,
+        return try await responder.page("tokens", title: "API tokens", section: "tokens", page: model, request: request,
                               context: context, status: error?.status ?? (created == nil ? .ok : .created))
     }
 }

@@ -53,7 +53,7 @@ struct UsersPage {
             rows: rows, roles: Self.roleOptions(selected: typed.flatMap { Role(rawValue: $0.text("role")) } ?? .viewer),
             nextPage: PageLink.next("/users", cursor: page.nextCursor, request: request),
             newUsername: typed?.text("username") ?? "", formError: error.map { "The user was not added: \($0.message)" })
-        return responder.page("users", title: "Users", section: "users", page: model, request: request, context: context,
+        return try await responder.page("users", title: "Users", section: "users", page: model, request: request, context: context,
                               status: error?.status ?? .ok)
     }
 
