@@ -55,6 +55,9 @@ final class NotificationDelivery: Service, Sendable {
                     }
                 }
             }
+            // Shutting down: sends still in flight stop and stay pending,
+            // due at once after the restart.
+            group.cancelAll()
         }
         try await http.client.shutdown()
     }
@@ -86,6 +89,7 @@ final class NotificationDelivery: Service, Sendable {
     private func deliver(_ item: DueNotification) async {
         let notification = item.notification
         let (kind, outcome) = await attempt(item)
+        guard !Task.isCancelled else { return }
         do {
             switch outcome {
             case .delivered:
