@@ -114,7 +114,7 @@ struct Enroll: AsyncParsableCommand {
             throw CommandFailure(error.description)
         }
         do {
-            try store.saveCredential(AgentCredential(serverURL: endpoint.baseURL, agentToken: enrolled.agentToken,
+            try await store.saveCredential(AgentCredential(serverURL: endpoint.baseURL, agentToken: enrolled.agentToken,
                                                      hostID: enrolled.hostID))
         } catch {
             throw CommandFailure("enrolled as host \(enrolled.hostID) but could not save the credential: \(error)")
@@ -173,7 +173,7 @@ struct Status: AsyncParsableCommand {
         }
         do {
             let store = try AgentStateStore.open(stateDirectory: state.stateDir)
-            print(try AgentStatusReport.render(store: store, stateDirectory: state.stateDir, jobLimit: jobs))
+            print(try await AgentStatusReport.render(store: store, stateDirectory: state.stateDir, jobLimit: jobs))
         } catch {
             throw CommandFailure("cannot read agent state: \(error)")
         }

@@ -5,21 +5,21 @@ import Testing
 @testable import ResticManagerAgent
 
 @Suite struct AgentStateStoreTests {
-    func jobStarted(_ store: AgentStateStore, id: String = UUID().uuidString) throws -> AcceptedJob {
+    func jobStarted(_ store: AgentStateStore, id: String = UUID().uuidString) async throws -> AcceptedJob {
         let job = AcceptedJob(id: id, kind: .backup, trigger: .manual, args: ["/etc"])
-        try store.acceptJob(job)
+        try await store.acceptJob(job)
         return job
     }
 
-    @Test func outboxKeepsInsertionOrderAcrossMessageKinds() throws {
+    @Test func outboxKeepsInsertionOrderAcrossMessageKinds() async throws {
         let store = try AgentStateStore.inMemory()
-        let job = try jobStarted(store)
-        try store.markRunning(job)
-        try store.appendLog(jobID: job.id, stream: .stdout, text: "one")
-        try store.enqueue([.jobProgress(JobProgressPayload(jobID: job.id, percentDone: 0.5))])
-        try store.appendLog(jobID: job.id, stream: .stderr, text: "two")
-        try store.finishJob(id: job.id, status: .succeeded, exitCode: 0, error: nil)
-        let entries = try store.outbox()
+        let job = try await jobStarted(store)
+        try await store.markRunning(job)
+        try await store.appendLog(jobID: job.id, stream: .stdout, text: "one")
+        try await store.enqueue([.jobProgress(JobProgressPayload(jobID: job.id, percentDone: 0.5))])
+        try await store.appendLog(jobID: job.id, stream: .stderr, text: "two")
+        try await store.finishJob(id: job.id, status: .succeeded, exitCode: 0, error: nil)
+        let entries = try await store.outbox()
         #expect(entries.map(\.type) == [.jobStarted, .logStream, .jobProgress, .logStream, .jobFinished])
         #expect(entries.map(\.seq) == entries.map(\.seq).sorted())
         // Every frame decodes as the message it stands for.
@@ -30,37 +30,37 @@ import Testing
             return
         }
         #expect((first.seq, first.payload, second.seq, second.stream) == (1, "one", 2, .stderr))
-        #expect(try store.outbox(after: entries[2].seq).map(\.id) == Array(entries[3...].map(\.id)))
+        #expect(try await store.outbox(after: entries[2].seq).map(\.id) == Array(entries[3...].map(\.id)))
     }
 
-    @Test func ackRemovesOnlyNamedEntriesAndErrorDropsRefusedOne() throws {
+    @Test func ackRemovesOnlyNamedEntriesAndErrorDropsRefusedOne() async throws {
         let store = try AgentStateStore.inMemory()
-        try store.enqueue([
+        try await store.enqueue([
             .commandResult(CommandResultPayload(jobID: "a", accepted: true)),
             .commandResult(CommandResultPayload(jobID: "b", accepted: true)),
             .commandResult(CommandResultPayload(jobID: "c", accepted: true)),
         ])
-        let ids = try store.outbox().map(\.id)
-        #expect(try store.acknowledge(ids: [ids[0], "unknown"]) == 1)
-        #expect(try store.outbox().map(\.id) == [ids[1], ids[2]])
-        #expect(try store.dropRefused(id: ids[2])?.type == .commandResult)
-        #expect(try store.dropRefused(id: ids[2]) == nil)
-        #expect(try store.outbox().map(\.id) == [ids[1]])
+        let ids = try await store.outbox().map(\.id)
+        #expect(try await store.acknowledge(ids: [ids[0], "unknown"]) == 1)
+        #expect(try await store.outbox().map(\.id) == [ids[1], ids[2]])
+        #expect(try await store.dropRefused(id: ids[2])?.type == .commandResult)
+        #expect(try await store.dropRefused(id: ids[2]) == nil)
+        #expect(try await store.outbox().map(\.id) == [ids[1]])
     }
 
-    @Test func crashRecoveryFailsRunningJobsAndKeepsQueuedOnes() throws {
+    @Test func crashRecoveryFailsRunningJobsAndKeepsQueuedOnes() async throws {
         let store = try AgentStateStore.inMemory()
-        let running = try jobStarted(store, id: "running")
-        try store.markRunning(running)
-        _ = try jobStarted(store, id: "queued")
-        _ = try store.acknowledge(ids: try store.outbox().map(\.id))
+        let running = try await jobStarted(store, id: "running")
+        try await store.markRunning(running)
+        _ = try await jobStarted(store, id: "queued")
+        _ = try await store.acknowledge(ids: try await store.outbox().map(\.id))
 
-        #expect(try store.failInterruptedJobs() == ["running"])
-        let failed = try #require(try store.job(id: "running"))
+        #expect(try await store.failInterruptedJobs() == ["running"])
+        let failed = try #require(try await store.job(id: "running"))
         #expect(failed.status == .failed)
         #expect(failed.error == "agent restarted during job")
-        #expect(try store.queuedJobs().map(\.id) == ["queued"])
-        let outbox = try store.outbox()
+        #expect(try await store.queuedJobs().map(\.id) == ["queued"])
+        let outbox = try await store.outbox()
         #expect(outbox.count == 1)
         guard case .jobFinished(let finished) = try EnvelopeCodec.decode(outbox[0].frame).message else {
             Issue.record("expected job.finished")
@@ -68,83 +68,85 @@ import Testing
         }
         #expect(finished.jobID == "running" && finished.status == .failed && finished.error == "agent restarted during job")
         // Ran once: a second start finds nothing to recover.
-        #expect(try store.failInterruptedJobs().isEmpty)
-        #expect(Set(try store.activeJobIDs()) == ["queued", "running"])
+        #expect(try await store.failInterruptedJobs().isEmpty)
+        #expect(Set(try await store.activeJobIDs()) == ["queued", "running"])
     }
 
-    @Test func configMergeKeepsFieldsLeftEmpty() throws {
+    @Test func configMergeKeepsFieldsLeftEmpty() async throws {
         let store = try AgentStateStore.inMemory()
-        try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "secret", hookShell: "/bin/sh -c"))
-        let merged = try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "s3:http://h/b", repoPassword: "", repoUsername: "u"))
+        try await store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "secret", hookShell: "/bin/sh -c"))
+        let merged = try await store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "s3:http://h/b", repoPassword: "", repoUsername: "u"))
         #expect(merged.repoURL == "s3:http://h/b")
         #expect(merged.repoPassword == "secret")
         #expect(merged.repoUsername == "u")
         #expect(merged.hookShell == "/bin/sh -c")
-        var stored = try store.config()
+        var stored = try await store.config()
         #expect(stored.updatedAt != nil)
         stored.updatedAt = merged.updatedAt  // SQLite keeps milliseconds only
         #expect(stored == merged)
         #expect(!merged.description.contains("secret"))
     }
 
-    @Test func scheduleSetIsReplacedWholeWithItsAck() throws {
+    @Test func scheduleSetIsReplacedWholeWithItsAck() async throws {
         let store = try AgentStateStore.inMemory()
         let first = ScheduleSetPayload(version: 1, schedules: [
             Schedule(id: "s1", kind: .backup, cronExpr: "0 3 * * *", paths: ["/a"]),
             Schedule(id: "s2", kind: .check, cronExpr: "@daily"),
         ])
-        try store.replaceSchedules(first)
-        #expect(try store.scheduleSet().schedules == first.schedules)
+        try await store.replaceSchedules(first)
+        #expect(try await store.scheduleSet().schedules == first.schedules)
         let second = ScheduleSetPayload(version: 2, schedules: [Schedule(id: "s3", kind: .prune, cronExpr: "@weekly")])
-        try store.replaceSchedules(second)
-        let stored = try store.scheduleSet()
+        try await store.replaceSchedules(second)
+        let stored = try await store.scheduleSet()
         #expect(stored.version == 2)
         #expect(stored.schedules.map(\.id) == ["s3"])
-        let acks = try store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
+        let acks = try await store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
         #expect(acks.compactMap { if case .scheduleAck(let ack) = $0 { ack.version } else { nil } } == [Int64(1), 2])
     }
 
-    @Test func failedScheduleReplaceLeavesOldSetAndNoAck() throws {
+    @Test func failedScheduleReplaceLeavesOldSetAndNoAck() async throws {
         let store = try AgentStateStore.inMemory()
-        try store.replaceSchedules(ScheduleSetPayload(version: 1, schedules: [Schedule(id: "s1", kind: .backup, cronExpr: "@daily")]))
-        let before = try store.outboxCount()
+        try await store.replaceSchedules(ScheduleSetPayload(version: 1, schedules: [Schedule(id: "s1", kind: .backup, cronExpr: "@daily")]))
+        let before = try await store.outboxCount()
         // Duplicate ids violate the primary key half-way through the transaction.
         let broken = ScheduleSetPayload(version: 2, schedules: [
             Schedule(id: "n1", kind: .backup, cronExpr: "@daily"), Schedule(id: "n1", kind: .check, cronExpr: "@daily"),
         ])
-        #expect(throws: (any Error).self) { try store.replaceSchedules(broken) }
-        let stored = try store.scheduleSet()
+        await #expect(throws: (any Error).self) { try await store.replaceSchedules(broken) }
+        let stored = try await store.scheduleSet()
         #expect(stored.version == 1 && stored.schedules.map(\.id) == ["s1"])
-        #expect(try store.outboxCount() == before)
+        #expect(try await store.outboxCount() == before)
     }
 
-    @Test func enrollingAsAnotherHostClearsTheOldHostsState() throws {
+    @Test func enrollingAsAnotherHostClearsTheOldHostsState() async throws {
         let store = try AgentStateStore.inMemory()
-        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_a", hostID: "h1"))
-        try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "pw"))
-        try store.replaceSchedules(ScheduleSetPayload(version: 3, schedules: [Schedule(id: "s", kind: .check, cronExpr: "@daily")]))
-        _ = try jobStarted(store)
+        try await store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_a", hostID: "h1"))
+        try await store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "pw"))
+        try await store.replaceSchedules(ScheduleSetPayload(version: 3, schedules: [Schedule(id: "s", kind: .check, cronExpr: "@daily")]))
+        _ = try await jobStarted(store)
         // Same host again (a new token): state kept.
-        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_b", hostID: "h1"))
-        #expect(try store.config().hasRepository && store.scheduleSet().version == 3)
-        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_c", hostID: "h2"))
-        #expect(try !store.config().hasRepository)
-        #expect(try store.scheduleSet() == StoredScheduleSet())
-        #expect(try store.queuedJobs().isEmpty && store.outboxCount() == 0)
-        #expect(try store.credential()?.agentToken == "rma_c")
+        try await store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_b", hostID: "h1"))
+        #expect(try await store.config().hasRepository)
+        #expect(try await store.scheduleSet().version == 3)
+        try await store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:1", agentToken: "rma_c", hostID: "h2"))
+        #expect(try await !store.config().hasRepository)
+        #expect(try await store.scheduleSet() == StoredScheduleSet())
+        #expect(try await store.queuedJobs().isEmpty)
+        #expect(try await store.outboxCount() == 0)
+        #expect(try await store.credential()?.agentToken == "rma_c")
     }
 
-    @Test func stateFilesArePrivate() throws {
+    @Test func stateFilesArePrivate() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-state-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try AgentStateStore.open(stateDirectory: directory)
-        try store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:8080", agentToken: "rma_x", hostID: "h"))
+        let store = try await AgentStateStore.open(stateDirectory: directory)
+        try await store.saveCredential(AgentCredential(serverURL: "http://127.0.0.1:8080", agentToken: "rma_x", hostID: "h"))
         let dirMode = try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int
         let fileMode = try FileManager.default.attributesOfItem(
             atPath: AgentStateStore.databasePath(stateDirectory: directory))[.posixPermissions] as? Int
         #expect(dirMode == 0o700)
         #expect(fileMode == 0o600)
-        #expect(try AgentStateStore.open(stateDirectory: directory).credential()?.agentToken == "rma_x")
+        #expect(try await AgentStateStore.open(stateDirectory: directory).credential()?.agentToken == "rma_x")
     }
 }
 
@@ -173,7 +175,7 @@ import Testing
         #expect(refusal(CommandRunPayload(jobID: "j", kind: .restore)) != nil)
     }
 
-    @Test func acceptsRunNowOfScheduleWithItsDefinition() throws {
+    @Test func acceptsRunNowOfScheduleWithItsDefinition() async throws {
         let job = try CommandValidation.job(
             for: CommandRunPayload(jobID: "j", kind: .backup, scheduleID: "s1"), config: config, schedules: schedules
         ).get()
@@ -181,5 +183,51 @@ import Testing
         #expect(JobSpecFactory.spec(for: job).paths == ["/data"])
         #expect(refusal(CommandRunPayload(jobID: "j", kind: .forget, scheduleID: "f1")) == nil)
         #expect(refusal(CommandRunPayload(jobID: "j", kind: .unlock)) == nil)
+    }
+}
+
+@Suite struct LogLineWriterTests {
+    func logSeqs(_ store: AgentStateStore) async throws -> [(seq: Int64, payload: String)] {
+        try await store.outbox().compactMap { entry -> (Int64, String)? in
+            guard case .logStream(let line) = try EnvelopeCodec.decode(entry.frame).message else { return nil }
+            return (line.seq, line.payload)
+        }
+    }
+
+    @Test func linesAppendedTogetherAreNumberedWithoutGapsOrRepeats() async throws {
+        let store = try AgentStateStore.inMemory()
+        try await store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/etc"]))
+        let writer = LogLineWriter(store: store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for number in 1...200 {
+                group.addTask { try await writer.append(PendingLogLine(jobID: "j1", stream: .stdout, text: "line \(number)")) }
+            }
+            try await group.waitForAll()
+        }
+        let lines = try await logSeqs(store)
+        #expect(lines.map(\.seq) == Array(1...200))
+        #expect(Set(lines.map(\.payload)).count == 200)
+        // The next line continues the job's numbering.
+        #expect(try await store.appendLog(jobID: "j1", stream: .stderr, text: "after") == 201)
+    }
+
+    @Test func oneCallersLinesKeepTheirOrder() async throws {
+        let store = try AgentStateStore.inMemory()
+        try await store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/etc"]))
+        let writer = LogLineWriter(store: store)
+        for number in 1...20 { try await writer.append(PendingLogLine(jobID: "j1", stream: .stdout, text: "\(number)")) }
+        #expect(try await logSeqs(store).map(\.payload) == (1...20).map(String.init))
+    }
+
+    @Test func aBatchNumbersEachJobsLinesInOneTransaction() async throws {
+        let store = try AgentStateStore.inMemory()
+        try await store.acceptJob(AcceptedJob(id: "a", kind: .backup, trigger: .manual, args: ["/etc"]))
+        try await store.acceptJob(AcceptedJob(id: "b", kind: .backup, trigger: .manual, args: ["/etc"]))
+        _ = try await store.appendLog(jobID: "a", stream: .stdout, text: "a1")
+        let seqs = try await store.appendLogs([
+            PendingLogLine(jobID: "a", stream: .stdout, text: "a2"), PendingLogLine(jobID: "b", stream: .stdout, text: "b1"),
+            PendingLogLine(jobID: "a", stream: .stderr, text: "a3"),
+        ])
+        #expect(seqs == [2, 1, 3])
     }
 }

@@ -30,34 +30,38 @@ final class FakeRunner: JobRunning {
 @Suite struct JobQueueTests {
     let logger = Logger(label: "test")
 
-    func configuredStore() throws -> AgentStateStore {
+    func configuredStore() async throws -> AgentStateStore {
         let store = try AgentStateStore.inMemory()
-        try store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "pw"))
+        try await store.applyConfigUpdate(ConfigUpdatePayload(repoURL: "/srv/repo", repoPassword: "pw"))
         return store
     }
 
     /// Waits on `condition` with the suite-wide deadline helper; a store
     /// error counts as "not yet".
-    func waitUntil(_ what: Comment, _ condition: () throws -> Bool) async throws {
-        try await ResticTestSupport.waitUntil(what, timeout: .seconds(10)) { (try? condition()) ?? false }
+    func waitUntil(_ what: Comment, _ condition: () async throws -> Bool) async throws {
+        try await ResticTestSupport.waitUntil(what, timeout: .seconds(10)) { (try? await condition()) ?? false }
     }
 
     @Test func jobEventsGoThroughTheOutboxInOrderAndQueuedJobsCanBeCancelled() async throws {
-        let store = try configuredStore()
+        let store = try await configuredStore()
         let runner = FakeRunner()
         let queue = JobQueue(store: store, runner: runner, reporter: nil, logger: logger)
-        try store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
-        try store.acceptJob(AcceptedJob(id: "j2", kind: .backup, trigger: .manual, args: ["/other"]))
+        try await store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
+        try await store.acceptJob(AcceptedJob(id: "j2", kind: .backup, trigger: .manual, args: ["/other"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 running with its first events") { try store.job(id: "j1")?.status == .running && store.outboxCount() >= 4 }
+        try await waitUntil("j1 running with its first events") {
+            let running = try await store.job(id: "j1")?.status == .running
+            let count = try await store.outboxCount()
+            return running && count >= 4
+        }
         await queue.cancel(jobID: "j2")
-        #expect(try store.job(id: "j2")?.status == .cancelled)
+        #expect(try await store.job(id: "j2")?.status == .cancelled)
         runner.release.yield()
-        try await waitUntil("j1 succeeded") { try store.job(id: "j1")?.status == .succeeded }
+        try await waitUntil("j1 succeeded") { try await store.job(id: "j1")?.status == .succeeded }
         #expect(runner.started.withLock { $0 } == ["j1"])
 
-        let messages = try store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
+        let messages = try await store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
         let j1 = messages.filter {
             switch $0 {
             case .jobStarted(let p): p.jobID == "j1"
@@ -73,37 +77,37 @@ final class FakeRunner: JobRunning {
     }
 
     @Test func runningJobIsCancelledThroughItsTask() async throws {
-        let store = try configuredStore()
+        let store = try await configuredStore()
         let runner = FakeRunner()
         let queue = JobQueue(store: store, runner: runner, reporter: nil, logger: logger)
-        try store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
+        try await store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 running") { try store.job(id: "j1")?.status == .running }
+        try await waitUntil("j1 running") { try await store.job(id: "j1")?.status == .running }
         try await waitUntil("the runner started") { runner.started.withLock { !$0.isEmpty } }
         await queue.cancel(jobID: "j1")
         runner.release.yield()
-        try await waitUntil("j1 cancelled") { try store.job(id: "j1")?.status == .cancelled }
+        try await waitUntil("j1 cancelled") { try await store.job(id: "j1")?.status == .cancelled }
     }
 
     @Test func jobWithoutRepositoryFailsClearly() async throws {
         let store = try AgentStateStore.inMemory()
         let queue = JobQueue(store: store, runner: FakeRunner(), reporter: nil, logger: logger)
-        try store.acceptJob(AcceptedJob(id: "j1", kind: .check, trigger: .schedule, scheduleID: "s1"))
+        try await store.acceptJob(AcceptedJob(id: "j1", kind: .check, trigger: .schedule, scheduleID: "s1"))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 failed") { try store.job(id: "j1")?.status == .failed }
-        #expect(try store.job(id: "j1")?.error == "no repository configured for this host")
+        try await waitUntil("j1 failed") { try await store.job(id: "j1")?.status == .failed }
+        #expect(try await store.job(id: "j1")?.error == "no repository configured for this host")
     }
 
-    @Test func scheduleStillQueuedOrRunningIsSkippedNotStacked() throws {
-        let store = try configuredStore()
+    @Test func scheduleStillQueuedOrRunningIsSkippedNotStacked() async throws {
+        let store = try await configuredStore()
         let queue = JobQueue(store: store, runner: FakeRunner(), reporter: nil, logger: logger)
         let runner = ScheduleRunner(store: store, queue: queue, schedulesChanged: ChangeSignal(), logger: logger)
         let schedule = Schedule(id: "s1", kind: .backup, cronExpr: "* * * * *", paths: ["/data"])
-        runner.fire(schedule, due: Date())
-        runner.fire(schedule, due: Date())
-        let jobs = try store.recentJobs(limit: 10)
+        await runner.fire(schedule, due: Date())
+        await runner.fire(schedule, due: Date())
+        let jobs = try await store.recentJobs(limit: 10)
         #expect(jobs.count == 1)
         #expect(jobs.first?.trigger == .schedule && jobs.first?.scheduleID == "s1")
         #expect(jobs.first?.schedule?.paths == ["/data"])

@@ -64,7 +64,7 @@ public struct AgentConnection: Service {
         await cancelWhenGracefulShutdown {
             var backoff = ReconnectBackoff()
             while !Task.isCancelled {
-                record("connecting", error: nil)
+                await record("connecting", error: nil)
                 let ending = await connectOnce()
                 guard !Task.isCancelled else { break }
                 let delay: Duration
@@ -75,36 +75,36 @@ public struct AgentConnection: Service {
                     logger.info("disconnected from server; reconnecting", metadata: [
                         "reason": "\(reason)", "delay_ms": "\(delay.milliseconds)",
                     ])
-                    record("disconnected", error: reason)
+                    await record("disconnected", error: reason)
                 case .failed(let reason):
                     delay = backoff.nextDelay()
                     logger.warning("cannot reach server; retrying", metadata: [
                         "url": "\(endpoint.webSocketURL)", "reason": "\(reason)", "delay_ms": "\(delay.milliseconds)",
                     ])
-                    record("disconnected", error: reason)
+                    await record("disconnected", error: reason)
                 case .unauthorized:
                     // Retrying quickly cannot help; an admin must act.
                     delay = max(backoff.nextDelay(), .seconds(60))
                     logger.error("agent token rejected; re-enroll", metadata: [
                         "server": "\(endpoint.baseURL)", "retry_in_s": "\(delay.components.seconds)",
                     ])
-                    record("unauthorized", error: "agent token rejected (HTTP 401); re-enroll this agent")
+                    await record("unauthorized", error: "agent token rejected (HTTP 401); re-enroll this agent")
                 }
                 try? await Task.sleep(for: delay)
             }
         }
-        record("stopped", error: nil)
+        await record("stopped", error: nil)
     }
 
-    private func record(_ state: String, error: String?) {
-        let previous = try? store.connectionRecord()
+    private func record(_ state: String, error: String?) async {
+        let previous = try? await store.connectionRecord()
         let now = Date()
         let record = ConnectionRecord(
             state: state, changedAt: now,
             lastConnectedAt: state == "connected" ? now : previous?.lastConnectedAt, lastError: error,
             pid: state == "stopped" ? nil : ProcessLiveness.currentPID)
         do {
-            try store.saveConnectionRecord(record)
+            try await store.saveConnectionRecord(record)
         } catch {
             logger.debug("could not record connection state", metadata: ["error": "\(error)"])
         }
@@ -123,7 +123,7 @@ public struct AgentConnection: Service {
                 url: endpoint.webSocketURL, configuration: configuration, tlsConfiguration: tlsConfiguration,
                 logger: logger
             ) { inbound, outbound, _ in
-                record("connected", error: nil)
+                await record("connected", error: nil)
                 logger.info("connected to server", metadata: ["url": "\(endpoint.webSocketURL)"])
                 // Built now, so active_jobs is as fresh as it can be.
                 try await session.run(inbound: inbound, outbound: outbound, hello: await hello())
@@ -213,7 +213,7 @@ actor ConnectionSession {
         var replayed = false
         var iterator = wakeups.makeAsyncIterator()
         while !Task.isCancelled {
-            let entries = try store.outbox(after: lastSent, limit: 256)
+            let entries = try await store.outbox(after: lastSent, limit: 256)
             if entries.isEmpty {
                 if !replayed {
                     replayed = true
@@ -248,12 +248,12 @@ actor ConnectionSession {
             switch envelope.message {
             case .ack(let ack):
                 do {
-                    try store.acknowledge(ids: ack.ids)
+                    try await store.acknowledge(ids: ack.ids)
                 } catch {
                     logger.error("could not remove acked messages from the outbox", metadata: ["error": "\(error)"])
                 }
             case .error(let payload):
-                handleError(payload)
+                await handleError(payload)
             case .scheduleSet:
                 await handler.handle(envelope)
                 await markHelloAnswered()
@@ -269,12 +269,12 @@ actor ConnectionSession {
         }
     }
 
-    private nonisolated func handleError(_ payload: ErrorPayload) {
+    private nonisolated func handleError(_ payload: ErrorPayload) async {
         var metadata: Logger.Metadata = ["code": "\(payload.code)", "message": "\(payload.message)"]
         if let refID = payload.refID, !refID.isEmpty {
             metadata["ref_id"] = "\(refID)"
             // A message the server refuses for good must not be replayed forever.
-            if let dropped = try? store.dropRefused(id: refID) {
+            if let dropped = try? await store.dropRefused(id: refID) {
                 metadata["dropped_type"] = "\(dropped.type.rawValue)"
                 logger.error("server refused a message; dropped it from the outbox", metadata: metadata)
                 return

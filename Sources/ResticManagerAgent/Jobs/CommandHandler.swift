@@ -79,10 +79,10 @@ public struct CommandHandler: ServerMessageHandling {
         do {
             switch envelope.message {
             case .configUpdate(let update):
-                let merged = try store.applyConfigUpdate(update)
+                let merged = try await store.applyConfigUpdate(update)
                 logger.info("repository config updated", metadata: ["config": "\(merged)"])
             case .scheduleSet(let set):
-                try store.replaceSchedules(set)
+                try await store.replaceSchedules(set)
                 schedulesChanged.notify()
                 logger.info("schedule set applied", metadata: [
                     "version": "\(set.version)", "schedules": "\(set.schedules.count)",
@@ -106,20 +106,20 @@ public struct CommandHandler: ServerMessageHandling {
     }
 
     private func accept(_ run: CommandRunPayload) async throws {
-        if let existing = try store.job(id: run.jobID) {
+        if let existing = try await store.job(id: run.jobID) {
             // A re-dispatch after a reconnect: answer again, run once.
             logger.info("job already accepted", metadata: ["job_id": "\(run.jobID)", "status": "\(existing.status)"])
-            try store.enqueue([.commandResult(CommandResultPayload(jobID: run.jobID, accepted: true))])
+            try await store.enqueue([.commandResult(CommandResultPayload(jobID: run.jobID, accepted: true))])
             return
         }
-        switch CommandValidation.job(for: run, config: try store.config(), schedules: try store.scheduleSet()) {
+        switch CommandValidation.job(for: run, config: try await store.config(), schedules: try await store.scheduleSet()) {
         case .success(let job):
-            try store.acceptJob(job, reply: .commandResult(CommandResultPayload(jobID: job.id, accepted: true)))
+            try await store.acceptJob(job, reply: .commandResult(CommandResultPayload(jobID: job.id, accepted: true)))
             logger.info("job accepted", metadata: ["job_id": "\(job.id)", "kind": "\(job.kind.rawValue)"])
             queue.wake.notify()
         case .failure(let refusal):
             logger.warning("job refused", metadata: ["job_id": "\(run.jobID)", "reason": "\(refusal.reason)"])
-            try store.enqueue([
+            try await store.enqueue([
                 .commandResult(CommandResultPayload(jobID: run.jobID, accepted: false, error: refusal.reason))
             ])
         }
@@ -137,7 +137,7 @@ public struct CommandHandler: ServerMessageHandling {
         let reason = "unknown job kind \(kind)"
         logger.warning("job refused", metadata: ["job_id": "\(jobID.prefix(64))", "reason": "\(reason)"])
         do {
-            try store.enqueue([.commandResult(CommandResultPayload(jobID: jobID, accepted: false, error: reason))])
+            try await store.enqueue([.commandResult(CommandResultPayload(jobID: jobID, accepted: false, error: reason))])
             return true
         } catch {
             return false

@@ -48,7 +48,7 @@ public actor JobQueue: Service {
         while !Task.isCancelled {
             let next: AcceptedJob?
             do {
-                next = try store.queuedJobs().first
+                next = try await store.queuedJobs().first
             } catch {
                 logger.error("cannot read queued jobs", metadata: ["error": "\(error)"])
                 next = nil
@@ -74,24 +74,28 @@ public actor JobQueue: Service {
 
     /// `command.cancel`: a queued job is dropped and finished `cancelled`;
     /// the running one is cancelled (SIGINT to restic, then SIGKILL).
-    public func cancel(jobID: String) {
-        if let current, current.id == jobID {
-            logger.info("cancelling running job", metadata: ["job_id": "\(jobID)"])
-            cancelRequested.insert(jobID)
-            current.task.cancel()
-            return
-        }
+    public func cancel(jobID: String) async {
+        if cancelRunning(jobID) { return }
         do {
-            guard let job = try store.job(id: jobID), job.status == .queued else {
+            // Decided in one transaction: the job is either still queued
+            // and ends here, or the queue has started it meanwhile.
+            if try await store.cancelQueuedJob(id: jobID, error: "cancelled before it started") {
+                logger.info("cancelled queued job", metadata: ["job_id": "\(jobID)"])
+            } else if !cancelRunning(jobID) {
                 logger.notice("cancel for a job that is not queued or running here", metadata: ["job_id": "\(jobID)"])
-                return
             }
-            try store.finishJob(id: jobID, status: .cancelled, exitCode: JobOutcome.noExitCode,
-                                error: "cancelled before it started")
-            logger.info("cancelled queued job", metadata: ["job_id": "\(jobID)"])
         } catch {
             logger.error("could not cancel job", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
         }
+    }
+
+    /// Cancels `jobID` if it is the running job.
+    private func cancelRunning(_ jobID: String) -> Bool {
+        guard let current, current.id == jobID else { return false }
+        logger.info("cancelling running job", metadata: ["job_id": "\(jobID)"])
+        cancelRequested.insert(jobID)
+        current.task.cancel()
+        return true
     }
 
     private func execute(_ job: AcceptedJob) async {
@@ -100,17 +104,17 @@ public actor JobQueue: Service {
         logger[metadataKey: "kind"] = "\(job.kind.rawValue)"
         let config: StoredConfig
         do {
-            config = try store.config()
-            try store.markRunning(job)
+            config = try await store.config()
+            guard try await store.markRunning(job) else { return }
         } catch {
             logger.error("cannot start job", metadata: ["error": "\(error)"])
-            try? store.finishJob(id: job.id, status: .failed, exitCode: JobOutcome.noExitCode,
+            try? await store.finishJob(id: job.id, status: .failed, exitCode: JobOutcome.noExitCode,
                                  error: "agent could not record the job start: \(error)")
             return
         }
         logger.info("job started", metadata: ["trigger": "\(job.trigger.rawValue)"])
         guard config.hasRepository else {
-            finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode,
+            await finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode,
                                    error: "no repository configured for this host"), logger: logger)
             return
         }
@@ -120,15 +124,17 @@ public actor JobQueue: Service {
         let runner = self.runner
         let jobLogger = logger
         let jobID = job.id
+        // stdout and stderr are read concurrently: their lines commit in groups.
+        let logWriter = LogLineWriter(store: store)
         let task = Task {
             await runner.run(spec, repository: repository) { event in
                 do {
                     switch event {
                     case .log(let stream, let text):
-                        try store.appendLog(jobID: jobID, stream: stream, text: text)
+                        try await logWriter.append(PendingLogLine(jobID: jobID, stream: stream, text: text))
                     case .progress(var progress):
                         progress.jobID = jobID
-                        try store.enqueue([.jobProgress(progress)])
+                        try await store.enqueue([.jobProgress(progress)])
                     }
                 } catch {
                     jobLogger.error("could not record a job event", metadata: ["error": "\(error)"])
@@ -148,9 +154,9 @@ public actor JobQueue: Service {
             outcome = JobOutcome(status: .failed, exitCode: outcome.exitCode, stats: outcome.stats,
                                  error: Self.stoppedDuringJob)
         }
-        finish(job, outcome, logger: logger)
+        await finish(job, outcome, logger: logger)
         if job.kind == .check, outcome.status != .cancelled {
-            try? store.saveLastCheck(CheckRecord(at: Date(), status: outcome.status == .succeeded ? "ok" : "failed"))
+            try? await store.saveLastCheck(CheckRecord(at: Date(), status: outcome.status == .succeeded ? "ok" : "failed"))
         }
         let reportAfter = outcome.status == .succeeded || (job.kind == .check && outcome.status == .failed)
         if Self.reportingKinds.contains(job.kind), reportAfter, !Task.isCancelled {
@@ -158,9 +164,9 @@ public actor JobQueue: Service {
         }
     }
 
-    private func finish(_ job: AcceptedJob, _ outcome: JobOutcome, logger: Logger) {
+    private func finish(_ job: AcceptedJob, _ outcome: JobOutcome, logger: Logger) async {
         do {
-            try store.finishJob(id: job.id, status: outcome.status, exitCode: outcome.exitCode, error: outcome.error,
+            try await store.finishJob(id: job.id, status: outcome.status, exitCode: outcome.exitCode, error: outcome.error,
                                 stats: outcome.stats)
         } catch {
             logger.error("could not record the job result", metadata: ["error": "\(error)"])
@@ -177,7 +183,7 @@ public actor JobQueue: Service {
         guard let reporter else { return }
         let config: StoredConfig
         do {
-            config = try store.config()
+            config = try await store.config()
         } catch {
             return
         }
@@ -185,13 +191,13 @@ public actor JobQueue: Service {
         let repository = JobSpecFactory.repository(from: config)
         do {
             let snapshots = try await reporter.snapshots(repository)
-            let stats = try await reporter.stats(repository, lastCheck: try store.lastCheck())
-            try store.enqueue([.snapshotsReport(SnapshotsReportPayload(snapshots: snapshots)), .repoStats(stats)])
-            try store.saveLastReportAt(Date())
+            let stats = try await reporter.stats(repository, lastCheck: try await store.lastCheck())
+            try await store.enqueue([.snapshotsReport(SnapshotsReportPayload(snapshots: snapshots)), .repoStats(stats)])
+            try await store.saveLastReportAt(Date())
             logger.info("repository reported", metadata: ["reason": "\(reason)", "snapshots": "\(snapshots.count)"])
         } catch {
             // Retried at the next job or the next daily report.
-            try? store.saveLastReportAt(Date())
+            try? await store.saveLastReportAt(Date())
             logger.warning("could not read repository snapshots/stats", metadata: [
                 "reason": "\(reason)", "error": "\(error)",
             ])

@@ -44,7 +44,7 @@ public enum AgentRuntime {
         let endpoint: ServerEndpoint
         do {
             store = try AgentStateStore.open(stateDirectory: options.stateDirectory)
-            guard let found = try store.credential() else {
+            guard let found = try await store.credential() else {
                 throw AgentStateError.notEnrolled(stateDirectory: options.stateDirectory)
             }
             credential = found
@@ -63,7 +63,7 @@ public enum AgentRuntime {
         // Crash recovery (SPEC §5 "Lost jobs"): a job this process did not
         // start cannot be running.
         do {
-            let interrupted = try store.failInterruptedJobs()
+            let interrupted = try await store.failInterruptedJobs()
             if !interrupted.isEmpty {
                 logger.warning("jobs interrupted by an agent restart marked failed", metadata: [
                     "jobs": "\(interrupted.joined(separator: ","))"
@@ -96,7 +96,7 @@ public enum AgentRuntime {
             HelloPayload(
                 agentVersion: agentVersion, resticVersion: resticVersion, hostname: facts.hostname, os: facts.os,
                 arch: facts.arch, bootTime: facts.bootTime, timezone: HostFacts.timezoneIdentifier(),
-                activeJobs: (try? store.activeJobIDs()) ?? [])
+                activeJobs: (try? await store.activeJobIDs()) ?? [])
         }
         let connection = AgentConnection(
             endpoint: endpoint, token: credential.agentToken, caFile: options.caFile, store: store, handler: handler,

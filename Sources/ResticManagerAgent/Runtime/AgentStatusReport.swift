@@ -8,7 +8,7 @@ public enum AgentStatusReport {
     public static func render(
         store: AgentStateStore, stateDirectory: String, now: Date = Date(), timeZone: TimeZone = .current,
         jobLimit: Int = 10
-    ) throws -> String {
+    ) async throws -> String {
         var lines: [String] = []
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -17,13 +17,13 @@ public enum AgentStatusReport {
         func time(_ date: Date?) -> String { date.map { formatter.string(from: $0) } ?? "-" }
 
         lines.append("State directory: \(stateDirectory)")
-        guard let credential = try store.credential() else {
+        guard let credential = try await store.credential() else {
             lines.append("Enrollment:      not enrolled (run `restic-manager-agent enroll --server URL --token TOKEN`)")
             return lines.joined(separator: "\n")
         }
         lines.append("Server:          \(credential.serverURL)")
         lines.append("Host id:         \(credential.hostID) (enrolled \(time(credential.enrolledAt)))")
-        if let connection = try store.connectionRecord() {
+        if let connection = try await store.connectionRecord() {
             var text = "\(connection.state) since \(time(connection.changedAt))"
             if let error = connection.lastError, connection.state != "connected" { text += " — \(error)" }
             if connection.state != "stopped", let pid = connection.pid, !ProcessLiveness.mayBeAlive(pid) {
@@ -36,20 +36,20 @@ public enum AgentStatusReport {
         } else {
             lines.append("Connection:      never connected")
         }
-        let config = try store.config()
+        let config = try await store.config()
         if config.repoURL.isEmpty {
             lines.append("Repository:      not configured")
         } else {
             let password = config.repoPassword.isEmpty ? "password NOT set" : "password set"
             lines.append("Repository:      \(ResticCommandBuilder.redactedURL(config.repoURL)) (\(password))")
         }
-        if let check = try store.lastCheck() {
+        if let check = try await store.lastCheck() {
             lines.append("Last check:      \(check.status) at \(time(check.at))")
         }
-        lines.append("Outbox:          \(try store.outboxCount()) message(s) waiting for the server")
+        lines.append("Outbox:          \(try await store.outboxCount()) message(s) waiting for the server")
         lines.append("Time zone:       \(timeZone.identifier)")
 
-        let set = try store.scheduleSet()
+        let set = try await store.scheduleSet()
         lines.append("")
         lines.append("Schedules (version \(set.version), applied \(time(set.appliedAt))):")
         if set.schedules.isEmpty { lines.append("  none") }
@@ -66,7 +66,7 @@ public enum AgentStatusReport {
             lines.append("  \(schedule.id)  \(schedule.kind.rawValue)  \"\(schedule.cronExpr)\"\(what)  \(next)")
         }
 
-        let jobs = try store.recentJobs(limit: jobLimit)
+        let jobs = try await store.recentJobs(limit: jobLimit)
         lines.append("")
         lines.append("Recent jobs (newest first):")
         if jobs.isEmpty { lines.append("  none") }

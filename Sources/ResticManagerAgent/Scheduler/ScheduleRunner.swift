@@ -45,7 +45,7 @@ public struct ScheduleRunner: Service {
                 var nextFire: Date?
                 let set: StoredScheduleSet
                 do {
-                    set = try store.scheduleSet()
+                    set = try await store.scheduleSet()
                 } catch {
                     logger.error("cannot read schedules", metadata: ["error": "\(error)"])
                     set = StoredScheduleSet()
@@ -63,7 +63,7 @@ public struct ScheduleRunner: Service {
                         continue
                     }
                     if let due = cron.nextRun(after: cursor, in: zone), due <= now {
-                        fire(schedule, due: due)
+                        await fire(schedule, due: due)
                     }
                     if let upcoming = cron.nextRun(after: now, in: zone) {
                         nextFire = min(nextFire ?? upcoming, upcoming)
@@ -82,19 +82,19 @@ public struct ScheduleRunner: Service {
     }
 
     /// Queues a run of `schedule` unless one is still queued or running.
-    func fire(_ schedule: Schedule, due: Date) {
+    func fire(_ schedule: Schedule, due: Date) async {
         var metadata: Logger.Metadata = [
             "schedule_id": "\(schedule.id)", "kind": "\(schedule.kind.rawValue)", "due": "\(RFC3339.format(due))",
         ]
         do {
-            if try store.hasActiveJob(scheduleID: schedule.id) {
+            if try await store.hasActiveJob(scheduleID: schedule.id) {
                 logger.warning("schedule still running or queued; this run is skipped", metadata: metadata)
                 return
             }
             let job = AcceptedJob(
                 id: UUID().uuidString.lowercased(), kind: schedule.kind, trigger: .schedule, scheduleID: schedule.id,
                 schedule: schedule, status: .queued, queuedAt: Date())
-            try store.acceptJob(job)
+            try await store.acceptJob(job)
             metadata["job_id"] = "\(job.id)"
             logger.info("schedule fired", metadata: metadata)
             queue.wake.notify()
@@ -105,13 +105,13 @@ public struct ScheduleRunner: Service {
     }
 
     private func requestDailyReport(now: Date) async {
-        guard let last = try? store.lastReportAt() else {
+        guard let last = try? await store.lastReportAt() else {
             // Never reported: the first job or the first day will.
-            try? store.saveLastReportAt(now)
+            try? await store.saveLastReportAt(now)
             return
         }
         if now.timeIntervalSince(last) >= Self.reportInterval {
-            try? store.saveLastReportAt(now)
+            try? await store.saveLastReportAt(now)
             await queue.requestReport()
         }
     }

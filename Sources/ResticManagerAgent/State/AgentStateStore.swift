@@ -96,8 +96,8 @@ public struct AgentStateStore: Sendable {
     /// Saves the credential. Enrolling as a different host starts from a
     /// clean slate: the old host's config, schedules, jobs and unsent events
     /// belong to a host this agent no longer is.
-    public func saveCredential(_ credential: AgentCredential) throws {
-        try writer.write { db in
+    public func saveCredential(_ credential: AgentCredential) async throws {
+        try await writer.write { db in
             let previous = try String.fetchOne(db, sql: "SELECT host_id FROM credential WHERE id = 1")
             if let previous, previous != credential.hostID {
                 for table in ["repo_config", "schedule_set", "schedules", "jobs", "outbox", "agent_meta"] {
@@ -113,8 +113,8 @@ public struct AgentStateStore: Sendable {
         }
     }
 
-    public func credential() throws -> AgentCredential? {
-        try writer.read { db in
+    public func credential() async throws -> AgentCredential? {
+        try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM credential WHERE id = 1").map {
                 AgentCredential(serverURL: $0["server_url"], agentToken: $0["agent_token"], hostID: $0["host_id"],
                                 enrolledAt: $0["enrolled_at"])
@@ -124,8 +124,8 @@ public struct AgentStateStore: Sendable {
 
     // MARK: Config
 
-    public func config() throws -> StoredConfig {
-        try writer.read { db in try Self.config(db) }
+    public func config() async throws -> StoredConfig {
+        try await writer.read { db in try Self.config(db) }
     }
 
     static func config(_ db: Database) throws -> StoredConfig {
@@ -138,8 +138,8 @@ public struct AgentStateStore: Sendable {
     /// Merges a `config.update` into the stored config (empty = keep) and
     /// returns the result.
     @discardableResult
-    public func applyConfigUpdate(_ update: ConfigUpdatePayload, at date: Date = Date()) throws -> StoredConfig {
-        try writer.write { db in
+    public func applyConfigUpdate(_ update: ConfigUpdatePayload, at date: Date = Date()) async throws -> StoredConfig {
+        try await writer.write { db in
             let merged = try Self.config(db).merging(update, at: date)
             try db.execute(
                 sql: """
@@ -155,8 +155,8 @@ public struct AgentStateStore: Sendable {
 
     // MARK: Schedules
 
-    public func scheduleSet() throws -> StoredScheduleSet {
-        try writer.read { db in try Self.scheduleSet(db) }
+    public func scheduleSet() async throws -> StoredScheduleSet {
+        try await writer.read { db in try Self.scheduleSet(db) }
     }
 
     static func scheduleSet(_ db: Database) throws -> StoredScheduleSet {
@@ -170,10 +170,10 @@ public struct AgentStateStore: Sendable {
     /// Replaces the whole schedule set in one transaction and queues the
     /// `schedule.ack` in the same transaction: either the new set and its
     /// ack exist, or the old set does.
-    public func replaceSchedules(_ set: ScheduleSetPayload, at date: Date = Date()) throws {
+    public func replaceSchedules(_ set: ScheduleSetPayload, at date: Date = Date()) async throws {
         let encoder = Self.jsonEncoder
         let definitions = try set.schedules.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        try writer.write { db in
+        try await writer.write { db in
             try db.execute(sql: "DELETE FROM schedules")
             for (position, (schedule, definition)) in zip(set.schedules, definitions).enumerated() {
                 try db.execute(sql: "INSERT INTO schedules (id, position, definition) VALUES (?, ?, ?)",
@@ -190,10 +190,10 @@ public struct AgentStateStore: Sendable {
 
     /// Records a newly accepted job as `queued`, with `reply` (the
     /// `command.result`) in the same transaction.
-    public func acceptJob(_ job: AcceptedJob, reply: Message? = nil) throws {
+    public func acceptJob(_ job: AcceptedJob, reply: Message? = nil) async throws {
         let args = String(decoding: try Self.jsonEncoder.encode(job.args), as: UTF8.self)
         let schedule = try job.schedule.map { String(decoding: try Self.jsonEncoder.encode($0), as: UTF8.self) }
-        try writer.write { db in
+        try await writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO jobs (id, kind, trigger, schedule_id, args, schedule, status, queued_at)
@@ -206,31 +206,31 @@ public struct AgentStateStore: Sendable {
         if reply != nil { outboxSignal.notify() }
     }
 
-    public func job(id: String) throws -> AcceptedJob? {
-        try writer.read { db in
+    public func job(id: String) async throws -> AcceptedJob? {
+        try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job(from:))
         }
     }
 
     /// Queued jobs in the order they were accepted.
-    public func queuedJobs() throws -> [AcceptedJob] {
-        try writer.read { db in
+    public func queuedJobs() async throws -> [AcceptedJob] {
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid")
                 .map(Self.job(from:))
         }
     }
 
     /// The newest jobs first, at most `limit`.
-    public func recentJobs(limit: Int) throws -> [AcceptedJob] {
-        try writer.read { db in
+    public func recentJobs(limit: Int) async throws -> [AcceptedJob] {
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY queued_at DESC, rowid DESC LIMIT ?",
                              arguments: [limit]).map(Self.job(from:))
         }
     }
 
     /// Whether a job of this schedule is queued or running.
-    public func hasActiveJob(scheduleID: String) throws -> Bool {
-        try writer.read { db in
+    public func hasActiveJob(scheduleID: String) async throws -> Bool {
+        try await writer.read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE schedule_id = ? AND status IN ('queued', 'running'))",
                 arguments: [scheduleID]) ?? false
@@ -239,8 +239,8 @@ public struct AgentStateStore: Sendable {
 
     /// Ids of the jobs this agent still holds for `hello.active_jobs`:
     /// queued, running, or with events not yet acked.
-    public func activeJobIDs() throws -> [String] {
-        try writer.read { db in
+    public func activeJobIDs() async throws -> [String] {
+        try await writer.read { db in
             try String.fetchAll(
                 db,
                 sql: """
@@ -250,38 +250,74 @@ public struct AgentStateStore: Sendable {
         }
     }
 
-    /// Marks a queued job running and queues `job.started`.
-    public func markRunning(_ job: AcceptedJob, at date: Date = Date()) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?",
+    /// Marks a queued job running and queues `job.started`. Returns false,
+    /// changing nothing, when the job is no longer queued (cancelled meanwhile).
+    @discardableResult
+    public func markRunning(_ job: AcceptedJob, at date: Date = Date()) async throws -> Bool {
+        let started = try await writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
                            arguments: [date, job.id])
+            guard db.changesCount > 0 else { return false }
             try Self.enqueue(
                 db,
                 .jobStarted(JobStartedPayload(jobID: job.id, kind: job.kind, startedAt: date,
                                               scheduleID: job.scheduleID, trigger: job.trigger)),
                 at: date)
+            return true
         }
-        outboxSignal.notify()
+        if started { outboxSignal.notify() }
+        return started
+    }
+
+    /// Finishes a job `cancelled` if it is still queued; returns whether it was.
+    public func cancelQueuedJob(id: String, error: String, at date: Date = Date()) async throws -> Bool {
+        let cancelled = try await writer.write { db in
+            guard try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id]) == "queued" else {
+                return false
+            }
+            try Self.finish(db, id: id, status: .cancelled, exitCode: JobOutcome.noExitCode, error: error, stats: nil, at: date)
+            return true
+        }
+        if cancelled { outboxSignal.notify() }
+        return cancelled
     }
 
     /// Queues one log line of a job, numbering it with the job's next `seq`.
     @discardableResult
-    public func appendLog(jobID: String, stream: LogStreamKind, text: String, at date: Date = Date()) throws -> Int64 {
-        let seq = try writer.write { db in
-            let seq = try Int64.fetchOne(db, sql: "SELECT next_log_seq FROM jobs WHERE id = ?", arguments: [jobID]) ?? 1
-            try db.execute(sql: "UPDATE jobs SET next_log_seq = ? WHERE id = ?", arguments: [seq + 1, jobID])
-            try Self.enqueue(db, .logStream(LogStreamLine(jobID: jobID, seq: seq, ts: date, stream: stream, payload: text)),
-                             at: date)
-            return seq
+    public func appendLog(jobID: String, stream: LogStreamKind, text: String, at date: Date = Date()) async throws -> Int64 {
+        try await appendLogs([PendingLogLine(jobID: jobID, stream: stream, text: text, at: date)])[0]
+    }
+
+    /// Queues log lines in one transaction, each numbered with its job's
+    /// next `seq` in the order given; returns the seqs.
+    public func appendLogs(_ lines: [PendingLogLine]) async throws -> [Int64] {
+        guard !lines.isEmpty else { return [] }
+        let seqs = try await writer.write { db in
+            var next: [String: Int64] = [:]
+            var seqs: [Int64] = []
+            for line in lines {
+                let seq = try next[line.jobID]
+                    ?? Int64.fetchOne(db, sql: "SELECT next_log_seq FROM jobs WHERE id = ?", arguments: [line.jobID]) ?? 1
+                next[line.jobID] = seq + 1
+                try Self.enqueue(
+                    db, .logStream(LogStreamLine(jobID: line.jobID, seq: seq, ts: line.at, stream: line.stream,
+                                                 payload: line.text)),
+                    at: line.at)
+                seqs.append(seq)
+            }
+            for (jobID, seq) in next {
+                try db.execute(sql: "UPDATE jobs SET next_log_seq = ? WHERE id = ?", arguments: [seq, jobID])
+            }
+            return seqs
         }
         outboxSignal.notify()
-        return seq
+        return seqs
     }
 
     /// Queues messages that change no job state (progress, reports).
-    public func enqueue(_ messages: [Message], at date: Date = Date()) throws {
+    public func enqueue(_ messages: [Message], at date: Date = Date()) async throws {
         guard !messages.isEmpty else { return }
-        try writer.write { db in
+        try await writer.write { db in
             for message in messages { try Self.enqueue(db, message, at: date) }
         }
         outboxSignal.notify()
@@ -290,8 +326,8 @@ public struct AgentStateStore: Sendable {
     /// Finishes a job (queued or running) and queues `job.finished`.
     public func finishJob(
         id: String, status: JobStatus, exitCode: Int, error: String?, stats: RawJSON? = nil, at date: Date = Date()
-    ) throws {
-        try writer.write { db in
+    ) async throws {
+        try await writer.write { db in
             try Self.finish(db, id: id, status: status, exitCode: exitCode, error: error, stats: stats, at: date)
         }
         outboxSignal.notify()
@@ -320,8 +356,8 @@ public struct AgentStateStore: Sendable {
     /// Start-up recovery (SPEC §5 "Lost jobs"): every job left `running` by
     /// a previous process is finished `failed` through the outbox. Returns
     /// their ids.
-    public func failInterruptedJobs(at date: Date = Date()) throws -> [String] {
-        let ids = try writer.write { db in
+    public func failInterruptedJobs(at date: Date = Date()) async throws -> [String] {
+        let ids = try await writer.write { db in
             let ids = try String.fetchAll(db, sql: "SELECT id FROM jobs WHERE status = 'running' ORDER BY rowid")
             for id in ids {
                 try Self.finish(db, id: id, status: .failed, exitCode: -1, error: Self.restartedDuringJob, stats: nil,
@@ -364,8 +400,8 @@ public struct AgentStateStore: Sendable {
     }
 
     /// Entries after `seq` in order, at most `limit`.
-    public func outbox(after seq: Int64 = 0, limit: Int = 500) throws -> [OutboxEntry] {
-        try writer.read { db in
+    public func outbox(after seq: Int64 = 0, limit: Int = 500) async throws -> [OutboxEntry] {
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
                 .map { row in
                     guard let type = MessageType(rawValue: row["type"]) else {
@@ -377,15 +413,15 @@ public struct AgentStateStore: Sendable {
         }
     }
 
-    public func outboxCount() throws -> Int {
-        try writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+    public func outboxCount() async throws -> Int {
+        try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
     }
 
     /// Removes the entries an `ack` names; returns how many were removed.
     @discardableResult
-    public func acknowledge(ids: [String]) throws -> Int {
+    public func acknowledge(ids: [String]) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
-        return try writer.write { db in
+        return try await writer.write { db in
             var removed = 0
             for id in ids {
                 try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
@@ -396,8 +432,8 @@ public struct AgentStateStore: Sendable {
     }
 
     /// Removes the entry an `error` refers to; returns it if it existed.
-    public func dropRefused(id: String) throws -> OutboxEntry? {
-        try writer.write { db in
+    public func dropRefused(id: String) async throws -> OutboxEntry? {
+        try await writer.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE id = ?", arguments: [id]),
                 let type = MessageType(rawValue: row["type"])
             else { return nil }
@@ -409,8 +445,8 @@ public struct AgentStateStore: Sendable {
 
     // MARK: Small facts
 
-    public func connectionRecord() throws -> ConnectionRecord? {
-        guard let text = try meta("connection"), let object = Self.decodeObject(text),
+    public func connectionRecord() async throws -> ConnectionRecord? {
+        guard let text = try await meta("connection"), let object = Self.decodeObject(text),
             let state = object["state"], let changed = object["changed_at"].flatMap(RFC3339.parse)
         else { return nil }
         return ConnectionRecord(
@@ -418,40 +454,40 @@ public struct AgentStateStore: Sendable {
             lastError: object["last_error"], pid: object["pid"].flatMap { Int32($0) })
     }
 
-    public func saveConnectionRecord(_ record: ConnectionRecord) throws {
+    public func saveConnectionRecord(_ record: ConnectionRecord) async throws {
         var object = ["state": record.state, "changed_at": RFC3339.format(record.changedAt)]
         object["last_connected_at"] = record.lastConnectedAt.map(RFC3339.format)
         object["last_error"] = record.lastError
         object["pid"] = record.pid.map { String($0) }
-        try setMeta("connection", Self.encodeObject(object))
+        try await setMeta("connection", Self.encodeObject(object))
     }
 
-    public func lastCheck() throws -> CheckRecord? {
-        guard let text = try meta("last_check"), let object = Self.decodeObject(text),
+    public func lastCheck() async throws -> CheckRecord? {
+        guard let text = try await meta("last_check"), let object = Self.decodeObject(text),
             let at = object["at"].flatMap(RFC3339.parse), let status = object["status"]
         else { return nil }
         return CheckRecord(at: at, status: status)
     }
 
-    public func saveLastCheck(_ record: CheckRecord) throws {
-        try setMeta("last_check", Self.encodeObject(["at": RFC3339.format(record.at), "status": record.status]))
+    public func saveLastCheck(_ record: CheckRecord) async throws {
+        try await setMeta("last_check", Self.encodeObject(["at": RFC3339.format(record.at), "status": record.status]))
     }
 
     /// When snapshots and stats were last reported.
-    public func lastReportAt() throws -> Date? {
-        try meta("last_report_at").flatMap(RFC3339.parse)
+    public func lastReportAt() async throws -> Date? {
+        try await meta("last_report_at").flatMap(RFC3339.parse)
     }
 
-    public func saveLastReportAt(_ date: Date) throws {
-        try setMeta("last_report_at", RFC3339.format(date))
+    public func saveLastReportAt(_ date: Date) async throws {
+        try await setMeta("last_report_at", RFC3339.format(date))
     }
 
-    func meta(_ key: String) throws -> String? {
-        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM agent_meta WHERE key = ?", arguments: [key]) }
+    func meta(_ key: String) async throws -> String? {
+        try await writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM agent_meta WHERE key = ?", arguments: [key]) }
     }
 
-    func setMeta(_ key: String, _ value: String) throws {
-        try writer.write { db in
+    func setMeta(_ key: String, _ value: String) async throws {
+        try await writer.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO agent_meta (key, value) VALUES (?, ?)", arguments: [key, value])
         }
     }
@@ -462,6 +498,21 @@ public struct AgentStateStore: Sendable {
 
     private static func decodeObject(_ text: String) -> [String: String]? {
         try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+}
+
+/// One log line on its way into the outbox.
+public struct PendingLogLine: Sendable, Equatable {
+    public var jobID: String
+    public var stream: LogStreamKind
+    public var text: String
+    public var at: Date
+
+    public init(jobID: String, stream: LogStreamKind, text: String, at: Date = Date()) {
+        self.jobID = jobID
+        self.stream = stream
+        self.text = text
+        self.at = at
     }
 }
 
