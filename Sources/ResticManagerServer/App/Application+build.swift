@@ -35,8 +35,8 @@ public struct ServeOptions: Sendable {
 /// The version this build reports.
 public let serverVersion = "0.1.0"
 
-/// Builds the whole server: store, hub, routes and background services. Both
-/// `serve` and the tests call this one function.
+/// Builds the server of `serve` from its data dir: opens (or creates) the
+/// key and the database there.
 public func buildApplication(
     _ options: ServeOptions, logger: Logger, onFirstAdminPassword: @Sendable (String) -> Void
 ) async throws -> some ApplicationProtocol {
@@ -44,10 +44,21 @@ public func buildApplication(
     let key = try dataDir.loadOrCreateKey()
     if key.created { logger.notice("created a new secret key", metadata: ["path": "\(dataDir.keyPath)"]) }
     let database = try AppDatabase.open(path: dataDir.databasePath)
+    return try await buildApplication(
+        options, database: database, key: key.key, logger: logger, onFirstAdminPassword: onFirstAdminPassword)
+}
+
+/// Builds the whole server — hub, routes and background services — on the
+/// given store and key. `serve` reaches it through the data dir; tests
+/// inject an in-memory store and boot the app in-process.
+public func buildApplication(
+    _ options: ServeOptions, database: AppDatabase, key: SecretKey, logger: Logger,
+    onFirstAdminPassword: @Sendable (String) -> Void
+) async throws -> some ApplicationProtocol {
     try await database.markAllDisconnected()
 
     let metrics = ServerMetrics()
-    let secretBox = SecretBox(key: key.key)
+    let secretBox = SecretBox(key: key)
     var tls = TLSConfiguration.makeClientConfiguration()
     if let caFile = options.settings.notifyCAFile {
         do {
