@@ -29,24 +29,34 @@ final class AlertEvaluator: Service, Sendable {
     /// Asks for an evaluation as soon as the current one (if any) is done.
     func poke() { pokeContinuation.yield() }
 
+    /// Event-driven passes keep at least this many times their own duration
+    /// apart, so a busy large fleet (a job event every second) spends at
+    /// most a sixth of a core on rules rather than all of it.
+    static let restFactor = 5.0
+
     func run() async throws {
         poke()
+        var crons = CronCache()
         let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in () }
         for await _ in merge(pokes, ticks).cancelOnGracefulShutdown() {
-            await evaluate()
+            let started = ContinuousClock.now
+            await evaluate(crons: &crons)
+            let rest = (ContinuousClock.now - started) * Self.restFactor
+            if rest > .milliseconds(200) { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: rest) } }
         }
     }
 
     /// One pass: read the facts, compute the conditions, apply the difference.
     @discardableResult
-    func evaluate(now: Date = Date()) async -> AlertChanges {
+    func evaluate(now: Date = Date(), crons: inout CronCache) async -> AlertChanges {
         let started = ContinuousClock.now
         defer { duration.recordSeconds((ContinuousClock.now - started).timeInterval) }
         do {
             let rules = try await database.alertRules()
             let facts = try await database.fleetFacts()
             let conditions = AlertConditions.evaluate(
-                facts, rules: Dictionary(rules.map { ($0.rule, $0) }, uniquingKeysWith: { first, _ in first }), now: now)
+                facts, rules: Dictionary(rules.map { ($0.rule, $0) }, uniquingKeysWith: { first, _ in first }), now: now,
+                crons: &crons)
             let changes = try await database.applyAlerts(conditions, rules: rules, now: now)
             if !changes.isEmpty {
                 logger.notice("alerts changed", metadata: [

@@ -68,6 +68,7 @@ struct HTTPNotifier: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers = headers
+        request.headers.replaceOrAdd(name: "User-Agent", value: "restic-manager/\(serverVersion)")
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await client.execute(request, timeout: timeout)

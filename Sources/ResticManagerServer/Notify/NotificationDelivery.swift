@@ -31,7 +31,7 @@ final class NotificationDelivery: Service, Sendable {
         self.database = database
         self.secretBox = secretBox
         var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         http = HTTPNotifier(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration))
         email = EmailNotifier(tlsConfiguration: tlsConfiguration, baseURL: baseURL)
         self.logger = logger
@@ -52,6 +52,8 @@ final class NotificationDelivery: Service, Sendable {
                     group.addTask {
                         await self.deliver(item)
                         await inFlight.remove(item.notification.id)
+                        // A slot is free: more rows may be due behind this one.
+                        self.poke()
                     }
                 }
             }
