@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from api_support import Anonymous, assert_error, create_api_token, create_schedule, new_password, run_job
-from conftest import create_user, enroll_host
+from conftest import create_user, enroll_host, wait_for
 
 # SPEC §7's table: who may call what.
 SPEC_ROUTES = {
@@ -82,13 +82,20 @@ class World:
         spare = admin.post("/api/v1/enrollment-tokens", json={}).json()
         self.spare_enrollment_token = server.remember_secret(spare["token"])
         self.admin_password = server.admin_password
+        self.channel = admin.post("/api/v1/notification-channels", json={
+            "name": "doc-test", "kind": "webhook", "config": {"url": "http://127.0.0.1:9/hook"}}).json()
+        # The enrolled host never connected: with a tiny threshold it is offline at once.
+        assert admin.put("/api/v1/alert-rules/host_offline", json={"threshold_minutes": 0.001}).status_code == 200
+        self.alert = wait_for(lambda: next(iter(admin.get("/api/v1/alerts").json()["items"]), None),
+                              message="an alert to open")
 
     def id_for(self, path: str) -> str:
         collection = path.split("/{")[0].rsplit("/", 1)[-1]
         return {
             "users": self.user["id"], "api-tokens": self.api_token["id"],
             "enrollment-tokens": self.enrollment_token["id"], "hosts": self.host.host_id,
-            "schedules": self.schedule["id"], "jobs": self.job["id"],
+            "schedules": self.schedule["id"], "jobs": self.job["id"], "notification-channels": self.channel["id"],
+            "alerts": self.alert["id"], "alert-rules": "host_offline",
         }.get(collection, "unknown-id")
 
     def request(self, method: str, path: str) -> tuple[str, dict]:
@@ -108,6 +115,10 @@ class World:
             ("POST", "/api/v1/hosts/{id}/schedules"): {"kind": "check", "cron_expr": "@weekly"},
             ("PUT", "/api/v1/schedules/{id}"): {"kind": "backup", "cron_expr": "@daily", "paths": ["/etc"]},
             ("POST", "/api/v1/hosts/{id}/jobs"): {"kind": "check"},
+            ("POST", "/api/v1/notification-channels"): {"name": "doc-test-2", "kind": "webhook",
+                                                        "config": {"url": "http://127.0.0.1:9/other"}},
+            ("PUT", "/api/v1/notification-channels/{id}"): {"name": "renamed", "kind": "webhook",
+                                                             "config": {"url": "http://127.0.0.1:9/hook"}},
         }
         kwargs: dict = {"stream": True}
         if method in UNSAFE:

@@ -91,14 +91,12 @@ struct AlertController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<AlertView> {
-        try context.require(.viewer)
         let page = try await services.database.alerts(filter: try Self.filter(from: request),
                                                       page: try PageCursor.page(from: request))
         return ListResponse(page, map: AlertView.init)
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> AlertView {
-        try context.require(.viewer)
         let id = try context.parameters.require("id")
         guard let alert = try await services.database.alert(id: AlertID(id)) else { throw APIError.notFound("alert") }
         return AlertView(alert)
@@ -110,25 +108,21 @@ struct AlertController {
 
     /// Acknowledges the request's alert.
     func acknowledge(context: AuthenticatedContext) async throws -> AlertView {
-        try context.require(.operator)
         let id = try context.parameters.require("id")
         return AlertView(try await services.database.acknowledgeAlert(id: AlertID(id), by: context.auditActor))
     }
 
     @Sendable func rules(_ request: Request, context: AuthenticatedContext) async throws -> RulesResponse {
-        try context.require(.viewer)
         return RulesResponse(items: try await services.database.alertRules().map(RuleResponse.init))
     }
 
     @Sendable func putRule(_ request: Request, context: AuthenticatedContext) async throws -> RuleResponse {
-        try context.require(.admin)
         let body = try await request.decode(as: RuleRequest.self, context: context)
         return RuleResponse(try await setRule(try context.parameters.require("rule"), body, context: context))
     }
 
     /// Validates and stores a rule change, then re-evaluates at once.
     func setRule(_ name: String, _ body: RuleRequest, context: AuthenticatedContext) async throws -> AlertRuleSettings {
-        try context.require(.admin)
         guard let rule = AlertRule(rawValue: name) else { throw APIError.notFound("alert rule") }
         var settings = try await services.database.alertRules().first { $0.rule == rule } ?? .defaults(rule)
         if let enabled = body.enabled { settings.enabled = enabled }

@@ -126,13 +126,11 @@ struct HostController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
-        try context.require(.viewer)
         return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
                             map: HostResponse.init)
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
-        try context.require(.viewer)
         let id = try context.parameters.require("id")
         guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
             throw APIError.notFound("host")
@@ -141,13 +139,11 @@ struct HostController {
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
-        try context.require(.operator)
         return try await update(try await request.decode(as: UpdateRequest.self, context: context), context: context)
     }
 
     /// Renames the host of the request or changes its notes.
     func update(_ body: UpdateRequest, context: AuthenticatedContext) async throws -> HostResponse {
-        try context.require(.operator)
         let host = try await requireHost(context)
         let name = try body.name.map { try Validate.name($0, field: "name") }
         let notes = try body.notes.map { try Validate.text($0, field: "notes", maxLength: 4096) }
@@ -163,7 +159,6 @@ struct HostController {
 
     /// Deletes the host of the request, revokes its agent token and drops its socket.
     func delete(context: AuthenticatedContext) async throws {
-        try context.require(.admin)
         let host = try await requireHost(context)
         try await services.database.revokeHost(id: host.id, by: context.auditActor)
         await services.hub.disconnect(hostID: host.id, reason: "host deleted")
@@ -171,7 +166,6 @@ struct HostController {
     }
 
     @Sendable func getConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
-        try context.require(.admin)
         let host = try await requireHost(context)
         let config = try await services.database.hostConfig(hostID: host.id)
         return ConfigResponse(
@@ -181,14 +175,12 @@ struct HostController {
     }
 
     @Sendable func putConfig(_ request: Request, context: AuthenticatedContext) async throws -> ConfigResponse {
-        try context.require(.admin)
         return try await setConfig(try await request.decode(as: ConfigRequest.self, context: context), context: context)
     }
 
     /// Validates and stores the repository config of the request's host,
     /// sealing its secrets, and pushes it to the agent.
     func setConfig(_ body: ConfigRequest, context: AuthenticatedContext) async throws -> ConfigResponse {
-        try context.require(.admin)
         let host = try await requireHost(context)
         if let url = body.repoUrl { try RepositoryURL.validate(url) }
         let username = try body.repoUsername.map { try Validate.text($0, field: "repo_username", maxLength: 256) }
@@ -216,7 +208,6 @@ struct HostController {
     @Sendable func snapshots(_ request: Request, context: AuthenticatedContext) async throws
         -> ListResponse<SnapshotResponse>
     {
-        try context.require(.viewer)
         let host = try await requireHost(context)
         let page = try await services.database.snapshots(hostID: host.id, page: try PageCursor.page(from: request))
         return ListResponse(page) {
@@ -226,7 +217,6 @@ struct HostController {
     }
 
     @Sendable func stats(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<StatsResponse> {
-        try context.require(.viewer)
         let host = try await requireHost(context)
         let page = try await services.database.repoStats(hostID: host.id, page: try PageCursor.page(from: request))
         return ListResponse(page) {

@@ -87,7 +87,6 @@ struct JobController {
     }
 
     @Sendable func runNow(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<JobResponse> {
-        try context.require(.operator)
         let hostID = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
         let body = try await request.decode(as: RunRequest.self, context: context)
@@ -96,7 +95,6 @@ struct JobController {
 
     /// Queues a job on the request's host and dispatches it if the agent is connected.
     func runNow(_ body: RunRequest, context: AuthenticatedContext) async throws -> JobRecord {
-        try context.require(.operator)
         let hostID = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
         guard let kind = JobKind(rawValue: body.kind), Self.runnableKinds.contains(kind) else {
@@ -152,7 +150,6 @@ struct JobController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<JobResponse> {
-        try context.require(.viewer)
         let page = try PageCursor.page(from: request)
         return ListResponse(try await services.database.listJobs(filter: try Self.filter(from: request), page: page),
                             map: JobResponse.init)
@@ -185,7 +182,6 @@ struct JobController {
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> JobResponse {
-        try context.require(.viewer)
         return JobResponse(try await requireJob(context))
     }
 
@@ -196,7 +192,6 @@ struct JobController {
     /// Cancels the request's job: a queued one never runs, a running one is
     /// told to stop.
     func cancel(context: AuthenticatedContext) async throws -> JobRecord {
-        try context.require(.operator)
         let job = try await requireJob(context)
         let updated = try await services.database.cancelJob(id: job.id, by: context.auditActor)
         if job.dispatchedAt != nil || job.status == .running {
@@ -222,7 +217,6 @@ struct JobController {
     }
 
     @Sendable func logs(_ request: Request, context: AuthenticatedContext) async throws -> LogsResponse {
-        try context.require(.viewer)
         let job = try await requireJob(context)
         let after = try Self.afterSeq(request)
         var limit = 1000
@@ -237,7 +231,6 @@ struct JobController {
     }
 
     @Sendable func stream(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.viewer)
         let job = try await requireJob(context)
         let after = try Self.afterSeq(request)
         let streamer = JobLogStreamer(database: services.database, events: services.jobEvents, jobID: job.id)

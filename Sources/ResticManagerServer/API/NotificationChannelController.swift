@@ -130,34 +130,29 @@ struct NotificationChannelController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<ChannelResponse> {
-        try context.require(.admin)
         return try ListResponse(try await services.database.channels(page: try PageCursor.page(from: request)),
                                 map: response)
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> ChannelResponse {
-        try context.require(.admin)
         return try response(try await requireChannel(context))
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws
         -> EditedResponse<ChannelResponse>
     {
-        try context.require(.admin)
         let body = try await request.decode(as: ChannelRequest.self, context: context)
         return EditedResponse(status: .created, response: try response(try await create(body, context: context)))
     }
 
     /// Validates and stores a new channel, its secrets sealed to it.
     func create(_ body: ChannelRequest, context: AuthenticatedContext) async throws -> NotificationChannel {
-        try context.require(.admin)
         let id = ChannelID.random()
         let change = try change(body, id: id, stored: ChannelSecrets())
         return try await services.database.createChannel(id: id, change, by: context.auditActor)
     }
 
     @Sendable func replace(_ request: Request, context: AuthenticatedContext) async throws -> ChannelResponse {
-        try context.require(.admin)
         _ = try await requireChannel(context)
         let body = try await request.decode(as: ChannelRequest.self, context: context)
         return try response(try await replace(body, context: context))
@@ -165,7 +160,6 @@ struct NotificationChannelController {
 
     /// Replaces the request's channel; secrets absent from the body are kept.
     func replace(_ body: ChannelRequest, context: AuthenticatedContext) async throws -> NotificationChannel {
-        try context.require(.admin)
         let channel = try await requireChannel(context)
         let change = try change(body, id: channel.id, stored: try openSecrets(channel))
         return try await services.database.updateChannel(id: channel.id, change, by: context.auditActor)
@@ -209,7 +203,6 @@ struct NotificationChannelController {
     }
 
     func delete(context: AuthenticatedContext) async throws {
-        try context.require(.admin)
         let channel = try await requireChannel(context)
         try await services.database.deleteChannel(id: channel.id, by: context.auditActor)
     }
@@ -220,7 +213,6 @@ struct NotificationChannelController {
 
     /// Queues a `test` event for the request's channel and wakes the sender.
     func test(context: AuthenticatedContext) async throws -> DeliveryID {
-        try context.require(.admin)
         let channel = try await requireChannel(context)
         let id = try await services.database.enqueueTest(channelID: channel.id, by: context.auditActor)
         services.delivery.poke()
@@ -230,7 +222,6 @@ struct NotificationChannelController {
     @Sendable func deliveries(_ request: Request, context: AuthenticatedContext) async throws
         -> ListResponse<DeliveryResponse>
     {
-        try context.require(.admin)
         let channel = try await requireChannel(context)
         return ListResponse(
             try await services.database.deliveries(channelID: channel.id, page: try PageCursor.page(from: request)),

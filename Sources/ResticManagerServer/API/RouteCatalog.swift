@@ -9,6 +9,25 @@ enum Access: String, Sendable {
     case agentToken = "agent token"
 }
 
+extension Access {
+    /// The least role a signed-in caller needs; nil when no user is needed.
+    var minimumRole: Role? {
+        switch self {
+        case .user, .viewer: .viewer
+        case .operator: .operator
+        case .admin: .admin
+        case .anyone, .enrollmentToken, .agentToken: nil
+        }
+    }
+}
+
+/// A request context that can check a route's declared access. Routes are
+/// registered with their access and checked there, once: the OpenAPI
+/// document, the page routes and the behaviour read the same value.
+protocol AccessEnforcing: RequestContext {
+    func enforce(_ access: Access) throws
+}
+
 /// One route as documented in `/api/v1/openapi.json`.
 struct DocumentedRoute: Sendable {
     let method: HTTPRequest.Method
@@ -113,7 +132,7 @@ final class RouteCatalog {
     }
 }
 
-extension RouterMethods {
+extension RouterMethods where Context: AccessEnforcing {
     /// Adds a route and records it in `catalog`.
     @discardableResult
     func route<Output: ResponseGenerator>(
@@ -124,6 +143,19 @@ extension RouterMethods {
         catalog.record(
             DocumentedRoute(method: method, path: prefix + path, summary: summary, access: access,
                             successStatus: status.code, hasBody: hasBody))
-        return on(RouterPath(path), method: method, use: handler)
+        return on(path, method: method, access: access, use: handler)
+    }
+
+    /// Adds a route that answers only callers with `access`: 401 without
+    /// credentials, 403 below the role.
+    @discardableResult
+    func on<Output: ResponseGenerator>(
+        _ path: String, method: HTTPRequest.Method, access: Access,
+        use handler: @escaping @Sendable (Request, Context) async throws -> Output
+    ) -> Self {
+        on(RouterPath(path), method: method) { request, context in
+            try context.enforce(access)
+            return try await handler(request, context)
+        }
     }
 }

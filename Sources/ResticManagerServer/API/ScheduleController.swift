@@ -105,7 +105,6 @@ struct ScheduleController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<ScheduleResponse> {
-        try context.require(.viewer)
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let zone = try await timeZone(of: id)
@@ -116,7 +115,6 @@ struct ScheduleController {
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws
         -> EditedResponse<ScheduleResponse>
     {
-        try context.require(.operator)
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let body = try await request.decode(as: ScheduleRequest.self, context: context)
@@ -126,7 +124,6 @@ struct ScheduleController {
     /// Validates a new schedule for the request's host, stores it and pushes
     /// the host's schedule set to its agent.
     func create(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
-        try context.require(.operator)
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let scheduleID = ScheduleID.random()
@@ -147,20 +144,17 @@ struct ScheduleController {
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> ScheduleResponse {
-        try context.require(.viewer)
         let schedule = try await requireSchedule(context)
         return ScheduleResponse(schedule, timeZone: try await timeZone(of: schedule.hostId))
     }
 
     @Sendable func replace(_ request: Request, context: AuthenticatedContext) async throws -> ScheduleResponse {
-        try context.require(.operator)
         _ = try await requireSchedule(context)
         return try await replace(try await request.decode(as: ScheduleRequest.self, context: context), context: context)
     }
 
     /// Replaces the request's schedule and pushes the new set to the agent.
     func replace(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
-        try context.require(.operator)
         let existing = try await requireSchedule(context)
         let definition = try definition(body, id: existing.id, context: context, existing: existing)
         let record = try await services.database.updateSchedule(
@@ -177,7 +171,6 @@ struct ScheduleController {
 
     /// Deletes the request's schedule; returns the host it belonged to.
     func delete(context: AuthenticatedContext) async throws -> HostID {
-        try context.require(.operator)
         let existing = try await requireSchedule(context)
         let hostID = try await services.database.deleteSchedule(id: existing.id, by: context.auditActor)
         services.alerts.poke()
@@ -193,7 +186,6 @@ struct ScheduleController {
     /// the schedule editor's live check; a bad expression gets the same 400
     /// as saving it would.
     @Sendable func preview(_ request: Request, context: AuthenticatedContext) async throws -> PreviewResponse {
-        try context.require(.viewer)
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let text = request.uri.queryParameters["cron_expr"].map(String.init) ?? ""

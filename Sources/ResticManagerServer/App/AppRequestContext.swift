@@ -56,6 +56,10 @@ public struct AuthenticatedContext: ChildRequestContext {
 
     /// Throws 403 unless the user holds at least `role`.
     public func require(_ role: Role) throws {
+        try Self.require(role, of: user)
+    }
+
+    static func require(_ role: Role, of user: UserRecord) throws {
         guard user.role >= role else {
             throw APIError.forbidden("this needs the \(role.rawValue) role; you are \(user.role.rawValue)")
         }
@@ -142,5 +146,21 @@ extension APIError {
         default:
             String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
+    }
+}
+
+extension AuthenticatedContext: AccessEnforcing {
+    func enforce(_ access: Access) throws {
+        if let role = access.minimumRole { try require(role) }
+    }
+}
+
+extension AppRequestContext: AccessEnforcing {
+    /// Routes outside the signed-in group (e.g. `/metrics`) still declare
+    /// who may call them.
+    func enforce(_ access: Access) throws {
+        guard let role = access.minimumRole else { return }
+        guard let principal else { throw APIError.unauthenticated }
+        try AuthenticatedContext.require(role, of: principal.user)
     }
 }

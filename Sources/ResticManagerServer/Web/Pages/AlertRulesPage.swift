@@ -50,8 +50,8 @@ struct AlertRulesPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/alerts/rules", use: show)
-        group.post("/alerts/rules/{rule}", use: save)
+        group.on("/alerts/rules", method: .get, access: .viewer, use: show)
+        group.on("/alerts/rules/{rule}", method: .post, access: .admin, use: save)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -60,7 +60,6 @@ struct AlertRulesPage {
 
     @Sendable func save(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         // A viewer's or operator's post gets the error page, not a form it cannot use.
-        try context.require(.admin)
         let name = try context.parameters.require("rule")
         let form = try await FormFields.of(request)
         do {
@@ -79,7 +78,6 @@ struct AlertRulesPage {
     }
 
     private func render(_ request: Request, context: AuthenticatedContext, refused: Refused?) async throws -> Response {
-        try context.require(.viewer)
         let rules = try await services.database.alertRules()
         let rows = AlertRule.allCases.map { rule in
             Self.row(rules.first { $0.rule == rule } ?? .defaults(rule), refused: refused?.rule == rule ? refused : nil)

@@ -36,12 +36,11 @@ struct AlertsPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/alerts", use: show)
-        group.post("/alerts/{id}/acknowledge", use: acknowledge)
+        group.on("/alerts", method: .get, access: .viewer, use: show)
+        group.on("/alerts/{id}/acknowledge", method: .post, access: .operator, use: acknowledge)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.viewer)
         // The filters are the API's; `state` is the page's own business.
         var filter = try AlertController.filter(from: request)
         filter.state = nil

@@ -57,11 +57,10 @@ struct AuditPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/audit", use: show)
+        group.on("/audit", method: .get, access: .admin, use: show)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
         let pageRequest = try PageCursor.page(from: request)
         let page = try await services.database.auditLog(page: pageRequest)
         let rows = page.items.map {

@@ -51,12 +51,12 @@ struct ChannelsPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/alerts/channels", use: list)
-        group.post("/alerts/channels", use: create)
-        group.get("/alerts/channels/{id}", use: edit)
-        group.post("/alerts/channels/{id}", use: save)
-        group.post("/alerts/channels/{id}/delete", use: delete)
-        group.post("/alerts/channels/{id}/test", use: test)
+        group.on("/alerts/channels", method: .get, access: .admin, use: list)
+        group.on("/alerts/channels", method: .post, access: .admin, use: create)
+        group.on("/alerts/channels/{id}", method: .get, access: .admin, use: edit)
+        group.on("/alerts/channels/{id}", method: .post, access: .admin, use: save)
+        group.on("/alerts/channels/{id}/delete", method: .post, access: .admin, use: delete)
+        group.on("/alerts/channels/{id}/test", method: .post, access: .admin, use: test)
     }
 
     private var controller: NotificationChannelController { NotificationChannelController(services: services) }
@@ -66,7 +66,6 @@ struct ChannelsPage {
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
         let form = try await FormFields.of(request)
         let kind = ChannelKind(rawValue: form.text("kind")) ?? .webhook
         do {
@@ -85,7 +84,6 @@ struct ChannelsPage {
     private func renderList(_ request: Request, context: AuthenticatedContext,
                             refused: (kind: ChannelKind, form: FormFields, error: APIError)?) async throws -> Response
     {
-        try context.require(.admin)
         let page = try await services.database.channels(page: try PageCursor.page(from: request))
         let rows = page.items.map { channel in
             let destination = switch channel.settings {
@@ -113,14 +111,12 @@ struct ChannelsPage {
     }
 
     @Sendable func edit(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
         let channel = try await controller.requireChannel(context)
         return try await renderEdit(request, context: context, channel: channel, fields: ChannelForm.fields(of: channel),
                                     error: nil, typedSecrets: [])
     }
 
     @Sendable func save(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
         let channel = try await controller.requireChannel(context)
         let form = try await FormFields.of(request)
         do {

@@ -40,11 +40,10 @@ struct DashboardPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/", use: show)
+        group.on("/", method: .get, access: .viewer, use: show)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.viewer)
         var summaries: [HostSummary] = []
         var page = Page(limit: Page.maxLimit)
         repeat {

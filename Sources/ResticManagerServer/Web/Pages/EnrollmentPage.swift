@@ -44,9 +44,9 @@ struct EnrollmentPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/enrollment", use: show)
-        group.post("/enrollment", use: create)
-        group.post("/enrollment/{id}/delete", use: delete)
+        group.on("/enrollment", method: .get, access: .admin, use: show)
+        group.on("/enrollment", method: .post, access: .admin, use: create)
+        group.on("/enrollment/{id}/delete", method: .post, access: .admin, use: delete)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -82,7 +82,6 @@ struct EnrollmentPage {
 
     private func render(_ request: Request, context: AuthenticatedContext, created: Created?,
                         typed: FormFields? = nil, error: APIError? = nil) async throws -> Response {
-        try context.require(.admin)
         let page = try await services.database.listEnrollmentTokens(page: try PageCursor.page(from: request))
         let now = Date()
         let rows = page.items.map { token in

@@ -67,12 +67,12 @@ struct HostPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/hosts/{id}", use: show)
-        group.post("/hosts/{id}/config", use: saveConfig)
-        group.post("/hosts/{id}/rename", use: rename)
-        group.post("/hosts/{id}/delete", use: delete)
-        group.post("/hosts/{id}/jobs", use: runNow)
-        group.post("/hosts/{id}/init", use: initialize)
+        group.on("/hosts/{id}", method: .get, access: .viewer, use: show)
+        group.on("/hosts/{id}/config", method: .post, access: .admin, use: saveConfig)
+        group.on("/hosts/{id}/rename", method: .post, access: .operator, use: rename)
+        group.on("/hosts/{id}/delete", method: .post, access: .admin, use: delete)
+        group.on("/hosts/{id}/jobs", method: .post, access: .operator, use: runNow)
+        group.on("/hosts/{id}/init", method: .post, access: .operator, use: initialize)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -81,7 +81,6 @@ struct HostPage {
 
     private func render(_ request: Request, context: AuthenticatedContext, configForm: ConfigForm?,
                         status: HTTPResponse.Status) async throws -> Response {
-        try context.require(.viewer)
         let id = HostID(try context.parameters.require("id"))
         guard let summary = try await services.database.hostSummary(id: id) else { throw APIError.notFound("host") }
         let host = summary.host
@@ -162,7 +161,6 @@ struct HostPage {
     }
 
     @Sendable func saveConfig(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
         let form = try await FormFields.of(request)
         // Secret fields left empty keep what is stored; the checkbox clears it.
         func secret(_ name: String) -> String? {

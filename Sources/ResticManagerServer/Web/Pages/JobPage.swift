@@ -52,13 +52,12 @@ struct JobPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/jobs", use: list)
-        group.get("/jobs/{id}", use: show)
-        group.post("/jobs/{id}/cancel", use: cancel)
+        group.on("/jobs", method: .get, access: .viewer, use: list)
+        group.on("/jobs/{id}", method: .get, access: .viewer, use: show)
+        group.on("/jobs/{id}/cancel", method: .post, access: .operator, use: cancel)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.viewer)
         let filter = try JobController.filter(from: request)
         let hostID = filter.hostID?.rawValue ?? ""
         let status = filter.status?.rawValue ?? ""
@@ -82,7 +81,6 @@ struct JobPage {
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.viewer)
         let id = JobID(try context.parameters.require("id"))
         guard let job = try await services.database.job(id: id) else { throw APIError.notFound("job") }
         let host = try await services.database.host(id: job.hostId)

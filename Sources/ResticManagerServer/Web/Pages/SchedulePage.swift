@@ -58,21 +58,19 @@ struct SchedulePage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/hosts/{id}/schedules/new", use: newForm)
-        group.post("/hosts/{id}/schedules", use: create)
-        group.get("/schedules/{id}/edit", use: editForm)
-        group.post("/schedules/{id}", use: save)
-        group.post("/schedules/{id}/delete", use: delete)
+        group.on("/hosts/{id}/schedules/new", method: .get, access: .operator, use: newForm)
+        group.on("/hosts/{id}/schedules", method: .post, access: .operator, use: create)
+        group.on("/schedules/{id}/edit", method: .get, access: .operator, use: editForm)
+        group.on("/schedules/{id}", method: .post, access: .operator, use: save)
+        group.on("/schedules/{id}/delete", method: .post, access: .operator, use: delete)
     }
 
     @Sendable func newForm(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.operator)
         let host = try await HostController(services: services).requireHost(context)
         return try await render(request, context: context, host: host, schedule: nil, fields: Fields(), error: nil)
     }
 
     @Sendable func editForm(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.operator)
         let schedule = try await ScheduleController(services: services).requireSchedule(context)
         guard let host = try await services.database.host(id: schedule.hostId) else { throw APIError.notFound("host") }
         return try await render(request, context: context, host: host, schedule: schedule, fields: Self.fields(of: schedule),
@@ -80,7 +78,6 @@ struct SchedulePage {
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.operator)
         let host = try await HostController(services: services).requireHost(context)
         let form = try await FormFields.of(request)
         do {
@@ -95,7 +92,6 @@ struct SchedulePage {
     }
 
     @Sendable func save(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.operator)
         let controller = ScheduleController(services: services)
         let existing = try await controller.requireSchedule(context)
         guard let host = try await services.database.host(id: existing.hostId) else { throw APIError.notFound("host") }

@@ -27,9 +27,9 @@ struct TokensPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/tokens", use: show)
-        group.post("/tokens", use: create)
-        group.post("/tokens/{id}/delete", use: delete)
+        group.on("/tokens", method: .get, access: .user, use: show)
+        group.on("/tokens", method: .post, access: .user, use: create)
+        group.on("/tokens/{id}/delete", method: .post, access: .user, use: delete)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -27,10 +27,10 @@ struct UsersPage {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get("/users", use: show)
-        group.post("/users", use: create)
-        group.post("/users/{id}", use: update)
-        group.post("/users/{id}/delete", use: delete)
+        group.on("/users", method: .get, access: .admin, use: show)
+        group.on("/users", method: .post, access: .admin, use: create)
+        group.on("/users/{id}", method: .post, access: .admin, use: update)
+        group.on("/users/{id}/delete", method: .post, access: .admin, use: delete)
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> Response {
@@ -40,7 +40,6 @@ struct UsersPage {
     private func render(_ request: Request, context: AuthenticatedContext, typed: FormFields?, error: APIError?)
         async throws -> Response
     {
-        try context.require(.admin)
         let page = try await services.database.listUsers(page: try PageCursor.page(from: request))
         let now = Date()
         let rows = page.items.map { user in
