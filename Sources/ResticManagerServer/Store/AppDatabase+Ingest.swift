@@ -31,122 +31,64 @@ private struct Refusal: Error {
     let reason: String
 }
 
+/// What one ingest transaction knows besides the database: whose messages
+/// these are, the batch's clock, the job owners looked up so far and the
+/// report being built.
+private struct IngestBatch {
+    let hostID: HostID
+    let now: Date
+    var jobOwners: [String: HostID] = [:]
+    var report = IngestReport()
+}
+
 extension AppDatabase {
     /// Applies a batch of agent messages in one transaction, each message id
     /// at most once (SPEC §6.4). Nothing is acked before this returns, so a
     /// crash before commit only means the agent sends the batch again.
     public func ingest(hostID: HostID, envelopes: [Envelope]) async throws -> IngestReport {
         try await writer.write { db in
-            var report = IngestReport()
-            var jobOwners: [String: HostID] = [:]
-            let now = Date()
+            var batch = IngestBatch(hostID: hostID, now: Date())
             for envelope in envelopes {
                 do {
                     var outcome = IngestOutcome.applied
-                    if case .logStream = envelope.message {
+                    if case .logStream(let line) = envelope.message {
                         // One statement, checked before it writes: no savepoint needed on the hot path.
-                        outcome = try apply(db, hostID: hostID, envelope: envelope, now: now,
-                                            jobOwners: &jobOwners, report: &report)
+                        outcome = try applyLogLine(db, line, &batch)
                     } else {
                         // A savepoint per message: a refused message leaves no trace.
                         try db.inSavepoint {
-                            outcome = try apply(db, hostID: hostID, envelope: envelope, now: now,
-                                                jobOwners: &jobOwners, report: &report)
+                            outcome = try apply(db, envelope, &batch)
                             return .commit
                         }
                     }
-                    report.outcomes.append((envelope.id, outcome))
+                    batch.report.outcomes.append((envelope.id, outcome))
                 } catch let refusal as Refusal {
-                    report.outcomes.append((envelope.id, .refused(refusal.code, refusal.reason)))
+                    batch.report.outcomes.append((envelope.id, .refused(refusal.code, refusal.reason)))
                 }
             }
-            try db.execute(sql: "UPDATE hosts SET last_seen_at = ? WHERE id = ?", arguments: [now, hostID])
-            return report
+            try db.execute(sql: "UPDATE hosts SET last_seen_at = ? WHERE id = ?", arguments: [batch.now, hostID])
+            return batch.report
         }
     }
 
-    private func apply(
-        _ db: Database, hostID: HostID, envelope: Envelope, now: Date, jobOwners: inout [String: HostID],
-        report: inout IngestReport
-    ) throws -> IngestOutcome {
-        // Log lines are idempotent by (job_id, seq); everything else by message id.
-        if case .logStream(let line) = envelope.message {
-            try requireOwnJob(db, line.jobID, hostID: hostID, owners: &jobOwners)
-            let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)")
-            // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
-            try statement.execute(
-                arguments: [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
-            report.touchedJobs.insert(JobID(line.jobID))
-            return db.changesCount > 0 ? .applied : .duplicate
-        }
+    /// Every message but a log line: applied once per message id.
+    private func apply(_ db: Database, _ envelope: Envelope, _ batch: inout IngestBatch) throws -> IngestOutcome {
         let seen = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO processed_messages (host_id, message_id, processed_at) VALUES (?, ?, ?)")
-        try seen.execute(arguments: [hostID, envelope.id, now])
+        try seen.execute(arguments: [batch.hostID, envelope.id, batch.now])
         guard db.changesCount > 0 else { return .duplicate }
 
         switch envelope.message {
-        case .scheduleAck(let ack):
-            try db.execute(
-                sql: """
-                    UPDATE host_schedule_version SET acked_version = ?, acked_at = ?
-                    WHERE host_id = ? AND ? <= desired_version AND ? > acked_version
-                    """, arguments: [ack.version, ack.appliedAt, hostID, ack.version, ack.version])
-            report.changedAlertFacts = true
-        case .commandResult(let result):
-            try requireOwnJob(db, result.jobID, hostID: hostID, owners: &jobOwners)
-            if result.accepted {
-                try db.execute(sql: "UPDATE jobs SET accepted_at = COALESCE(accepted_at, ?) WHERE id = ?",
-                               arguments: [now, result.jobID])
-            } else {
-                try db.execute(
-                    sql: "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
-                    arguments: [now, "the agent refused the job: \(result.error ?? "no reason given")", result.jobID])
-            }
-            report.touchedJobs.insert(JobID(result.jobID))
-            report.changedAlertFacts = !result.accepted
-        case .jobStarted(let started):
-            if let scheduleID = try applyJobStarted(db, hostID: hostID, started: started, owners: &jobOwners) {
-                report.wroteNotifications = try enqueuePing(
-                    db, scheduleID: scheduleID, jobID: JobID(started.jobID), event: .pingStart, now: now)
-                    || report.wroteNotifications
-            }
-            report.touchedJobs.insert(JobID(started.jobID))
-            report.changedAlertFacts = true
-        case .jobProgress(let progress):
-            try requireOwnJob(db, progress.jobID, hostID: hostID, owners: &jobOwners)
-            let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
-            try db.cachedStatement(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'")
-                .execute(arguments: [text, progress.jobID])
-            report.touchedJobs.insert(JobID(progress.jobID))
-        case .jobFinished(let finished):
-            if let (job, overrode) = try applyJobFinished(db, hostID: hostID, finished: finished, owners: &jobOwners) {
-                report.finishedJobs.append(job)
-                // An orphan verdict already sent the failure ping.
-                if !overrode {
-                    report.wroteNotifications = try enqueuePing(
-                        db, scheduleID: job.scheduleId, jobID: job.id,
-                        event: job.status == .succeeded ? .pingSuccess : .pingFail, now: now) || report.wroteNotifications
-                }
-            }
-            report.touchedJobs.insert(JobID(finished.jobID))
-            report.changedAlertFacts = true
-        case .snapshotsReport(let report):
-            try db.execute(sql: "DELETE FROM snapshots WHERE host_id = ?", arguments: [hostID])
-            for snapshot in report.snapshots {
-                try SnapshotRecord(
-                    hostId: hostID, snapshotId: snapshot.id, time: snapshot.time, hostname: snapshot.hostname,
-                    paths: snapshot.paths, tags: snapshot.tags, sizeBytes: snapshot.sizeBytes ?? 0,
-                    fileCount: snapshot.fileCount ?? 0
-                ).save(db)
-            }
+        case .scheduleAck(let ack): try applyScheduleAck(db, ack, &batch)
+        case .commandResult(let result): try applyCommandResult(db, result, &batch)
+        case .jobStarted(let started): try applyJobStarted(db, started, &batch)
+        case .jobProgress(let progress): try applyJobProgress(db, progress, &batch)
+        case .jobFinished(let finished): try applyJobFinished(db, finished, &batch)
+        case .snapshotsReport(let snapshots):
+            try replaceSnapshots(db, hostID: batch.hostID, with: snapshots)
         case .repoStats(let stats):
-            let record = RepoStatsRecord(
-                id: nil, hostId: hostID, reportedAt: envelope.ts, sizeBytes: stats.sizeBytes,
-                snapshotCount: Int64(stats.snapshotCount), dedupRatio: stats.dedupRatio, lastCheckAt: stats.lastCheckAt,
-                lastCheckStatus: stats.lastCheckStatus.flatMap { $0.isEmpty ? nil : $0 }, lockState: stats.lockState)
-            try record.insert(db)
-            report.changedAlertFacts = true
+            try insertRepoStats(db, hostID: batch.hostID, stats, reportedAt: envelope.ts)
+            batch.report.changedAlertFacts = true
         case .error:
             // An agent's complaint about one of our messages: recorded by the
             // caller's log; nothing to store.
@@ -157,69 +99,111 @@ extension AppDatabase {
         return .applied
     }
 
-    private func requireOwnJob(_ db: Database, _ jobID: String, hostID: HostID, owners: inout [String: HostID]) throws {
-        let owner: HostID?
-        if let cached = owners[jobID] {
-            owner = cached
-        } else {
-            owner = try HostID.fetchOne(db.cachedStatement(sql: "SELECT host_id FROM jobs WHERE id = ?"), arguments: [jobID])
-            if let owner { owners[jobID] = owner }
-        }
-        guard let owner else {
-            throw Refusal(code: .badMessage, reason: "job \(jobID.prefix(64)) is unknown; send job.started first")
-        }
-        guard owner == hostID else {
-            throw Refusal(code: .forbidden, reason: "job \(jobID.prefix(64)) belongs to another host")
-        }
+    /// Log lines are idempotent by `(job_id, seq)`, not by message id: a
+    /// replay under a new message id changes nothing.
+    private func applyLogLine(_ db: Database, _ line: LogStreamLine, _ batch: inout IngestBatch) throws -> IngestOutcome {
+        try requireOwnJob(db, line.jobID, &batch)
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)")
+        // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
+        try statement.execute(
+            arguments: [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
+        batch.report.touchedJobs.insert(JobID(line.jobID))
+        return db.changesCount > 0 ? .applied : .duplicate
     }
 
-    /// Returns the job's schedule (nil for none) when the job started now,
-    /// so its ping can be written; nil too when it had started already.
-    private func applyJobStarted(
-        _ db: Database, hostID: HostID, started: JobStartedPayload, owners: inout [String: HostID]
-    ) throws -> ScheduleID? {
+    /// Acks only move forward, and never past what the server asked for.
+    private func applyScheduleAck(_ db: Database, _ ack: ScheduleAckPayload, _ batch: inout IngestBatch) throws {
+        try db.execute(
+            sql: """
+                UPDATE host_schedule_version SET acked_version = ?, acked_at = ?
+                WHERE host_id = ? AND ? <= desired_version AND ? > acked_version
+                """, arguments: [ack.version, ack.appliedAt, batch.hostID, ack.version, ack.version])
+        batch.report.changedAlertFacts = true
+    }
+
+    /// Accepted: noted. Refused: the queued job fails with the agent's reason.
+    private func applyCommandResult(_ db: Database, _ result: CommandResultPayload, _ batch: inout IngestBatch) throws {
+        try requireOwnJob(db, result.jobID, &batch)
+        if result.accepted {
+            try db.execute(sql: "UPDATE jobs SET accepted_at = COALESCE(accepted_at, ?) WHERE id = ?",
+                           arguments: [batch.now, result.jobID])
+        } else {
+            try db.execute(
+                sql: "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
+                arguments: [batch.now, "the agent refused the job: \(result.error ?? "no reason given")", result.jobID])
+            batch.report.changedAlertFacts = true
+        }
+        batch.report.touchedJobs.insert(JobID(result.jobID))
+    }
+
+    /// A dispatched job starts, or a scheduled run the agent minted becomes
+    /// known; either way its schedule's start ping is written.
+    private func applyJobStarted(_ db: Database, _ started: JobStartedPayload, _ batch: inout IngestBatch) throws {
+        batch.report.touchedJobs.insert(JobID(started.jobID))
+        batch.report.changedAlertFacts = true
+        let scheduleID: ScheduleID?
         if var job = try JobRecord.fetchOne(db, key: started.jobID) {
-            guard job.hostId == hostID else {
+            guard job.hostId == batch.hostID else {
                 throw Refusal(code: .forbidden, reason: "job \(started.jobID.prefix(64)) belongs to another host")
             }
-            guard job.status == .queued else { return nil }
+            guard job.status == .queued else { return }
             job.status = .running
             job.startedAt = started.startedAt
             job.acceptedAt = job.acceptedAt ?? started.startedAt
             try job.update(db)
-            return job.scheduleId
+            scheduleID = job.scheduleId
+        } else {
+            scheduleID = try insertScheduledRun(db, started, &batch)
         }
-        // A scheduled run: the agent minted the id and we learn of it now.
+        if try enqueuePing(db, scheduleID: scheduleID, jobID: JobID(started.jobID), event: .pingStart, now: batch.now) {
+            batch.report.wroteNotifications = true
+        }
+    }
+
+    /// A scheduled run: the agent minted the id and the server learns of it now.
+    private func insertScheduledRun(_ db: Database, _ started: JobStartedPayload, _ batch: inout IngestBatch) throws
+        -> ScheduleID?
+    {
         var scheduleID: ScheduleID?
         if let id = started.scheduleID, !id.isEmpty {
             let owner = try HostID.fetchOne(db, sql: "SELECT host_id FROM schedules WHERE id = ?", arguments: [id])
-            if owner != nil, owner != hostID {
+            if owner != nil, owner != batch.hostID {
                 throw Refusal(code: .forbidden, reason: "schedule \(id.prefix(64)) belongs to another host")
             }
             scheduleID = ScheduleID(id)
         }
-        let job = JobRecord(
-            id: JobID(started.jobID), hostId: hostID, scheduleId: scheduleID, kind: started.kind,
+        try JobRecord(
+            id: JobID(started.jobID), hostId: batch.hostID, scheduleId: scheduleID, kind: started.kind,
             trigger: started.trigger ?? (scheduleID == nil ? .api : .schedule), args: [], status: .running,
             queuedAt: started.startedAt, dispatchedAt: nil, acceptedAt: started.startedAt, startedAt: started.startedAt,
             finishedAt: nil, expiresAt: nil, exitCode: nil, stats: nil, error: nil, progress: nil,
-            requestedBy: "agent:\(hostID)")
-        try job.insert(db)
-        owners[started.jobID] = hostID
+            requestedBy: "agent:\(batch.hostID)"
+        ).insert(db)
+        batch.jobOwners[started.jobID] = batch.hostID
         return scheduleID
     }
 
-    /// Returns the job when this message ended it, and whether it replaced
-    /// the server's "agent restarted" verdict.
-    private func applyJobFinished(
-        _ db: Database, hostID: HostID, finished: JobFinishedPayload, owners: inout [String: HostID]
-    ) throws -> (job: JobRecord, overrode: Bool)? {
-        try requireOwnJob(db, finished.jobID, hostID: hostID, owners: &owners)
-        guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return nil }
-        // The agent's own result wins over the server's orphan verdict: it
-        // may arrive late, from the outbox, after a reconnect.
-        let overridable = job.status == .failed && job.error == agentRestartedDuringJob
-        guard !job.status.isTerminal || overridable else { return nil }
+    /// The latest progress of a running job, for viewers.
+    private func applyJobProgress(_ db: Database, _ progress: JobProgressPayload, _ batch: inout IngestBatch) throws {
+        try requireOwnJob(db, progress.jobID, &batch)
+        let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        try db.cachedStatement(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'")
+            .execute(arguments: [text, progress.jobID])
+        batch.report.touchedJobs.insert(JobID(progress.jobID))
+    }
+
+    /// The agent's result ends the job — also one the server had declared
+    /// lost (`agent restarted during job`): it may arrive late, from the
+    /// outbox, after a reconnect. The end ping is written unless that
+    /// verdict already sent it.
+    private func applyJobFinished(_ db: Database, _ finished: JobFinishedPayload, _ batch: inout IngestBatch) throws {
+        try requireOwnJob(db, finished.jobID, &batch)
+        batch.report.touchedJobs.insert(JobID(finished.jobID))
+        batch.report.changedAlertFacts = true
+        guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return }
+        let overridesVerdict = job.status == .failed && job.error == agentRestartedDuringJob
+        guard !job.status.isTerminal || overridesVerdict else { return }
         job.status = finished.status
         job.exitCode = finished.exitCode
         job.finishedAt = finished.finishedAt
@@ -227,7 +211,29 @@ extension AppDatabase {
         job.error = finished.error.flatMap { $0.isEmpty ? nil : $0 }
         job.startedAt = job.startedAt ?? finished.finishedAt
         try job.update(db)
-        return (job, overridable)
+        batch.report.finishedJobs.append(job)
+        if !overridesVerdict, try enqueuePing(
+            db, scheduleID: job.scheduleId, jobID: job.id,
+            event: job.status == .succeeded ? .pingSuccess : .pingFail, now: batch.now)
+        {
+            batch.report.wroteNotifications = true
+        }
+    }
+
+    private func requireOwnJob(_ db: Database, _ jobID: String, _ batch: inout IngestBatch) throws {
+        let owner: HostID?
+        if let cached = batch.jobOwners[jobID] {
+            owner = cached
+        } else {
+            owner = try HostID.fetchOne(db.cachedStatement(sql: "SELECT host_id FROM jobs WHERE id = ?"), arguments: [jobID])
+            if let owner { batch.jobOwners[jobID] = owner }
+        }
+        guard let owner else {
+            throw Refusal(code: .badMessage, reason: "job \(jobID.prefix(64)) is unknown; send job.started first")
+        }
+        guard owner == batch.hostID else {
+            throw Refusal(code: .forbidden, reason: "job \(jobID.prefix(64)) belongs to another host")
+        }
     }
 
     /// Forgets processed message ids older than `age`; agents never replay

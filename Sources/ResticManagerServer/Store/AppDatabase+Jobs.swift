@@ -145,26 +145,4 @@ extension AppDatabase {
                 .order(Column("seq")).limit(limit).fetchAll(db)
         }
     }
-
-    public func snapshots(hostID: HostID, page: Page) async throws -> PageResult<SnapshotRecord> {
-        try await writer.read { db in
-            // Snapshots are replaced as a set on every report, so rowid order
-            // is report order; sort by snapshot time instead and page by offset.
-            let offset = Int(page.beforeRowID ?? 0)
-            let rows = try SnapshotRecord.filter(Column("host_id") == hostID.rawValue)
-                .order(Column("time").desc, Column("snapshot_id")).limit(page.limit + 1, offset: offset).fetchAll(db)
-            let next = rows.count > page.limit ? Int64(offset + page.limit) : nil
-            return PageResult(items: Array(rows.prefix(page.limit)), nextCursor: next)
-        }
-    }
-
-    public func repoStats(hostID: HostID, page: Page) async throws -> PageResult<RepoStatsRecord> {
-        try await writer.read { db in
-            try fetchPage(db, RepoStatsRecord.filter(Column("host_id") == hostID.rawValue), page: page)
-        }
-    }
-
-    public func auditLog(page: Page) async throws -> PageResult<AuditRecord> {
-        try await writer.read { db in try fetchPage(db, AuditRecord.all(), page: page) }
-    }
 }

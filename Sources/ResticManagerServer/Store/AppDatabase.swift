@@ -86,17 +86,6 @@ public struct PageResult<Item: Sendable>: Sendable {
 }
 
 extension AppDatabase {
-    func audit(
-        _ db: Database, _ who: AuditActor, action: String, targetType: String = "", targetID: String = "",
-        details: [String: String] = [:]
-    ) throws {
-        let detailsJSON = (try? JSONEncoder.sortedKeys.encode(details)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-        let record = AuditRecord(
-            id: nil, ts: Date(), actor: who.actor, action: action, targetType: targetType, targetId: targetID,
-            details: detailsJSON, ip: who.ip)
-        try record.insert(db)
-    }
-
     /// Fetches `limit + 1` rows of `request` ordered by rowid descending to
     /// learn whether another page exists.
     func fetchPage<Record: FetchableRecord & TableRecord & Sendable>(
