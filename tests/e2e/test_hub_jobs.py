@@ -197,6 +197,22 @@ def test_hello_without_active_jobs_leaves_running_jobs_alone(server, admin):
     assert (get_job(admin, finished)["status"], get_job(admin, finished)["error"]) == ("succeeded", None)
 
 
+def test_cancel_of_an_accepted_queued_job_is_left_to_the_agent(server, admin):
+    host = enroll_host(admin)
+    agent = Agent(server, host.agent_token)
+    job_id = run_job(admin, host.host_id)["id"]
+    agent.expect("command.run")
+    agent.send_acked("command.result", {"job_id": job_id, "accepted": True})
+    response = admin.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert response.status_code == 200, response.text
+    # The agent holds it: the server asks, and the agent's report ends it.
+    assert response.json()["status"] == "queued"
+    assert agent.expect("command.cancel")["payload"] == {"job_id": job_id}
+    agent.send_acked("job.finished", {"job_id": job_id, "status": "cancelled", "exit_code": -1,
+                                      "finished_at": "2026-11-29T03:09:00Z", "error": "cancelled before it started"})
+    assert get_job(admin, job_id)["status"] == "cancelled"
+
+
 def test_cancel_of_a_running_job_is_sent_to_the_agent(server, admin):
     host = enroll_host(admin)
     agent = Agent(server, host.agent_token)

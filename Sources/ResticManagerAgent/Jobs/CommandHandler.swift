@@ -30,23 +30,10 @@ public enum CommandValidation {
             guard found.kind == run.kind else {
                 return .failure(CommandRefusal("schedule \(id) is a \(found.kind.rawValue) schedule, not \(run.kind.rawValue)"))
             }
-            guard run.args.isEmpty else {
-                return .failure(CommandRefusal("args are not allowed with schedule_id"))
-            }
             schedule = found
-        } else if run.kind == .backup {
-            guard !run.args.isEmpty else { return .failure(CommandRefusal("an ad-hoc backup needs at least one path")) }
-            for path in run.args {
-                if path.isEmpty { return .failure(CommandRefusal("bad args: empty path")) }
-                if path.hasPrefix("-") {
-                    return .failure(CommandRefusal("bad args: \"\(path.prefix(64))\" is not a path (args are paths only)"))
-                }
-                if path.contains("\0") { return .failure(CommandRefusal("bad args: path contains a NUL byte")) }
-            }
-        } else if !run.args.isEmpty {
-            return .failure(CommandRefusal("bad args: args are only allowed for backup"))
-        } else if run.kind == .forget {
-            return .failure(CommandRefusal("forget needs a schedule_id (its retention policy)"))
+        }
+        if let problem = RunArguments.problem(kind: run.kind, args: run.args, hasSchedule: schedule != nil) {
+            return .failure(CommandRefusal("bad \(problem)"))
         }
         let job = AcceptedJob(
             id: run.jobID, kind: run.kind, trigger: .manual, scheduleID: schedule?.id ?? run.scheduleID,

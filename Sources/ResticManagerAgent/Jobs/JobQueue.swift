@@ -33,9 +33,6 @@ public actor JobQueue: Service {
         self.logger = logger
     }
 
-    /// The id of the running job, if any.
-    public var runningJobID: String? { current?.id }
-
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.loop()

@@ -25,7 +25,10 @@ struct ChildOutputLine: Sendable, Equatable {
         self.text = text.contains("\u{1B}") ? text.replacing(Self.terminalControl, with: "") : text
     }
 
-    /// CSI sequences (`ESC [ … final byte`) and two-byte escapes.
+    /// CSI sequences (`ESC [ … final byte`) and two-byte escapes. A `Regex`
+    /// is not `Sendable` (it may hold captures of any type), so a shared
+    /// one needs `nonisolated(unsafe)`; this one has no captures that are
+    /// read and is never mutated, so sharing it across threads is safe.
     nonisolated(unsafe) static let terminalControl = /\x1B(\[[0-?]*[ -\/]*[@-~]|[@-Z\\-_])/
 }
 

@@ -109,31 +109,10 @@ struct JobController {
             guard schedule.kind == kind else {
                 throw APIError.validation("kind", "must match the schedule's kind (\(schedule.kind.rawValue))")
             }
-            guard args.isEmpty else {
-                throw APIError.validation("args", "must be empty when schedule_id is given; the schedule has the paths")
-            }
             scheduleID = schedule.id
-        } else {
-            if kind == .forget {
-                throw APIError.validation("schedule_id", "a forget needs a schedule_id: its retention policy says what to keep")
-            }
-            if kind == .backup, args.isEmpty {
-                throw APIError.validation("args", "an ad-hoc backup needs at least one path")
-            }
-            if kind != .backup, !args.isEmpty {
-                throw APIError.validation("args", "must be empty for \(kind.rawValue); args are backup paths only")
-            }
-            guard args.count <= ScheduleValidation.maxListItems else {
-                throw APIError.validation("args", "must have at most \(ScheduleValidation.maxListItems) paths")
-            }
-            for (index, path) in args.enumerated() {
-                if path.isEmpty || path.utf8.count > 4096 || path.contains(where: { $0.isNewline || $0 == "\0" }) {
-                    throw APIError.validation("args[\(index)]", "must be a single-line path of 1 to 4096 bytes")
-                }
-                if path.hasPrefix("-") {
-                    throw APIError.validation("args[\(index)]", "must be a path, not a flag")
-                }
-            }
+        }
+        if let problem = RunArguments.problem(kind: kind, args: args, hasSchedule: scheduleID != nil) {
+            throw APIError.validation(problem.field, problem.reason)
         }
         let config = try await services.database.hostConfig(hostID: hostID)
         guard let config, !config.repoURL.isEmpty else {

@@ -104,6 +104,4 @@ actor JobEventBroadcaster {
     func nudge(_ jobID: JobID, _ id: UUID) {
         subscribers[jobID]?[id]?.yield()
     }
-
-    var subscriberCount: Int { subscribers.values.reduce(0) { $0 + $1.count } }
 }

@@ -69,8 +69,8 @@ public struct AuthenticatedContext: ChildRequestContext {
     public var auditActor: AuditActor { AuditActor(actor: "user:\(user.username)", ip: remoteIP) }
 }
 
-/// The context of the agent WebSocket upgrade; `hostID` is set by the
-/// bearer check before the upgrade happens.
+/// The context of the agent WebSocket upgrade; `hostID` is set by
+/// `AgentTokenMiddleware` when the bearer token is a valid agent token.
 public struct AgentSocketContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<AgentSocketContext>

@@ -159,23 +159,37 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: W
 
 func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> {
     let router = Router(context: AgentSocketContext.self)
-    router.ws("/api/v1/agent/ws") { request, context in
+    router.add(middleware: AgentTokenMiddleware(database: services.database))
+    router.ws("/api/v1/agent/ws") { _, context in
         // Anything but a valid agent token declines the upgrade with 401.
-        guard let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent,
-            try await services.database.host(agentTokenHash: Tokens.hash(token)) != nil
-        else {
+        guard context.hostID != nil else {
             await AgentUpgradeRefusalHandler.install(on: context.channel)
             return .dontUpgrade
         }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
-        guard let token = context.request.headers.bearerToken,
-            let host = try await services.database.host(agentTokenHash: Tokens.hash(token))
-        else { return }
-        let session = AgentSession(hostID: host.id, remoteIP: context.requestContext.remoteIP, services: services)
+        guard let hostID = context.requestContext.hostID else { return }
+        let session = AgentSession(hostID: hostID, remoteIP: context.requestContext.remoteIP, services: services)
         try await session.run(inbound: inbound, outbound: outbound)
     }
     return router
+}
+
+/// Resolves the agent token of an upgrade request to its host, once per
+/// connection, before the upgrade is decided.
+struct AgentTokenMiddleware: RouterMiddleware {
+    typealias Context = AgentSocketContext
+    let database: AppDatabase
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        if let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent {
+            context.hostID = try await database.host(agentTokenHash: Tokens.hash(token))?.id
+        }
+        return try await next(request, context)
+    }
 }
 
 /// Turns store and unexpected errors into API answers; unexpected ones are

@@ -102,7 +102,9 @@ extension AppDatabase {
             guard !job.status.isTerminal else {
                 throw StoreError.conflict("job \(id) already ended (\(job.status.rawValue))")
             }
-            if job.status == .queued {
+            // An accepted job is the agent's to end: it may be starting it
+            // right now, and its report says what really happened.
+            if job.status == .queued, job.acceptedAt == nil {
                 job.status = .cancelled
                 job.finishedAt = Date()
                 job.error = "cancelled by \(who.actor) before it started"
