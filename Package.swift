@@ -121,6 +121,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Envelope decoding against JSONDecoder (scripts/bench-codec).
+        .executableTarget(name: "restic-manager-codec-bench", dependencies: ["ResticManagerProtocol"]),
         .testTarget(name: "ResticManagerAgentTests", dependencies: ["ResticManagerAgent"]),
         .testTarget(name: "ResticManagerProtocolTests", dependencies: ["ResticManagerProtocol"]),
         .testTarget(name: "ResticManagerCoreTests", dependencies: ["ResticManagerCore"]),
@@ -129,6 +131,8 @@ let package = Package(
             name: "ResticManagerServerTests",
             dependencies: [
                 "ResticManagerServer",
+                // Only for StatsPassThroughTests: agent outbox to server row.
+                "ResticManagerAgent",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

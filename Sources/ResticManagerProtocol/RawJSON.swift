@@ -50,16 +50,65 @@ public struct InvalidJSONError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 extension RawJSON: Codable {
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Writes what `decoder` holds as compact JSON: nested values are
+    /// decoded as `RawJSON` in turn and spliced in. Generic decoders do not
+    /// promise member order, so members are sorted for determinism.
     public init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
         var writer = JSONWriter()
-        value.write(to: &writer)
+        if let single = try? decoder.singleValueContainer(), Self.writeScalar(single, to: &writer) {
+            self.init(verbatim: String(decoding: writer.bytes, as: UTF8.self))
+            return
+        }
+        if var array = try? decoder.unkeyedContainer() {
+            var elements: [RawJSON] = []
+            while !array.isAtEnd { elements.append(try array.decode(RawJSON.self)) }
+            writer.array(elements) { $0.writeRaw($1) }
+        } else {
+            let object = try decoder.container(keyedBy: MemberKey.self)
+            let members = try object.allKeys.sorted { $0.stringValue < $1.stringValue }.map { key in
+                (key.stringValue, try object.decode(RawJSON.self, forKey: key))
+            }
+            writer.object { writer in
+                for (key, value) in members {
+                    writer.key(key)
+                    writer.writeRaw(value)
+                }
+            }
+        }
         self.init(verbatim: String(decoding: writer.bytes, as: UTF8.self))
     }
 
+    /// Writes a scalar and returns true, or returns false (writing nothing)
+    /// when the container holds an array or object.
+    private static func writeScalar(_ single: any SingleValueDecodingContainer, to writer: inout JSONWriter) -> Bool {
+        if single.decodeNil() {
+            writer.writeNull()
+        } else if let value = try? single.decode(Bool.self) {
+            writer.writeBool(value)
+        } else if let value = try? single.decode(Int64.self) {
+            writer.writeInteger(value)
+        } else if let value = try? single.decode(Double.self) {
+            writer.writeDouble(value)
+        } else if let value = try? single.decode(String.self) {
+            writer.writeString(value)
+        } else {
+            return false
+        }
+        return true
+    }
+
     public func encode(to encoder: any Encoder) throws {
-        // `text` was validated when this value was made.
-        let value = try JSONValue.parse(text)
-        try value.encode(to: encoder)
+        var text = text
+        // `text` was validated when this value was made, so it scans.
+        try text.withUTF8 { bytes in
+            try JSONDocumentValue(document: JSONDocument(scanning: bytes), index: 0).encode(to: encoder)
+        }
     }
 }

@@ -392,11 +392,14 @@ public struct AgentStateStore: Sendable {
         return encoder
     }()
 
+    /// Queues `message` as the frame it will be sent as: the envelope codec
+    /// writes it once, here, so raw JSON (`stats`) keeps its exact bytes.
     private static func enqueue(_ db: Database, _ message: Message, at date: Date) throws {
-        let encoded = try OutboxCoding.encode(message)
+        let jobID = try OutboxCoding.jobID(of: message)
+        let envelope = Envelope(id: UUID().uuidString.lowercased(), ts: date, message: message)
         try db.execute(
-            sql: "INSERT INTO outbox (id, type, payload, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [UUID().uuidString.lowercased(), message.type.rawValue, encoded.payload, encoded.jobID, date])
+            sql: "INSERT INTO outbox (id, type, frame, job_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [envelope.id, message.type.rawValue, EnvelopeCodec.encode(envelope), jobID, date])
     }
 
     /// Entries after `seq` in order, at most `limit`.
@@ -407,7 +410,7 @@ public struct AgentStateStore: Sendable {
                     guard let type = MessageType(rawValue: row["type"]) else {
                         throw AgentStateError.corrupt("outbox entry of unknown type \(row["type"] as String? ?? "?")")
                     }
-                    return OutboxEntry(seq: row["seq"], id: row["id"], type: type, payload: row["payload"],
+                    return OutboxEntry(seq: row["seq"], id: row["id"], type: type, frame: row["frame"],
                                        createdAt: row["created_at"])
                 }
         }
@@ -438,7 +441,7 @@ public struct AgentStateStore: Sendable {
                 let type = MessageType(rawValue: row["type"])
             else { return nil }
             try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id])
-            return OutboxEntry(seq: row["seq"], id: row["id"], type: type, payload: row["payload"],
+            return OutboxEntry(seq: row["seq"], id: row["id"], type: type, frame: row["frame"],
                                createdAt: row["created_at"])
         }
     }
@@ -540,25 +543,17 @@ public final class ChangeSignal: Sendable {
     }
 }
 
-/// Turns agent → server messages into outbox rows.
+/// Which messages go through the outbox, and the job each belongs to.
 enum OutboxCoding {
-    struct Encoded {
-        var payload: String
-        var jobID: String?
-    }
-
-    static func encode(_ message: Message) throws -> Encoded {
-        let encoder = AgentStateStore.jsonEncoder
-        func text(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+    /// The job a message belongs to (for `hello.active_jobs`), or nil;
+    /// throws for a message that is never queued.
+    static func jobID(of message: Message) throws(OutboxCodingError) -> String? {
         switch message {
-        case .scheduleAck(let p): return Encoded(payload: try text(p), jobID: nil)
-        case .commandResult(let p): return Encoded(payload: try text(p), jobID: nil)
-        case .jobStarted(let p): return Encoded(payload: try text(p), jobID: p.jobID)
-        case .jobProgress(let p): return Encoded(payload: try text(p), jobID: p.jobID)
-        case .jobFinished(let p): return Encoded(payload: try text(p), jobID: p.jobID)
-        case .logStream(let p): return Encoded(payload: try text(p), jobID: p.jobID)
-        case .snapshotsReport(let p): return Encoded(payload: try text(p), jobID: nil)
-        case .repoStats(let p): return Encoded(payload: try text(p), jobID: nil)
+        case .scheduleAck, .commandResult, .snapshotsReport, .repoStats: nil
+        case .jobStarted(let p): p.jobID
+        case .jobProgress(let p): p.jobID
+        case .jobFinished(let p): p.jobID
+        case .logStream(let p): p.jobID
         case .hello, .error, .heartbeat, .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .ack:
             throw OutboxCodingError(type: message.type)
         }

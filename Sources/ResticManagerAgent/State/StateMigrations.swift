@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import ResticManagerProtocol
 
 /// The agent's local schema. Migrations are named by string, never change
 /// once released, and run before anyone sees the database.
@@ -64,6 +66,40 @@ enum StateMigrations {
                         value TEXT NOT NULL
                     );
                     """)
+        }
+        migrator.registerMigration("v2-outbox-frames") { db in
+            // Rows used to hold the payload alone, and the envelope was
+            // spliced around it at send time. Now a row holds the whole
+            // frame as the envelope codec wrote it. Old rows get the very
+            // frame the old code would have sent (this formula is frozen
+            // here; `ts` is the row's `created_at`), so an upgraded agent
+            // replays them unchanged. A new table rather than RENAME COLUMN,
+            // which SQLite before 3.25 does not have.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_frames (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        type TEXT NOT NULL,
+                        frame TEXT NOT NULL,
+                        job_id TEXT,
+                        created_at DATETIME NOT NULL
+                    )
+                    """)
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM outbox ORDER BY seq")
+            while let row = try rows.next() {
+                let type: String = row["type"]
+                let id: String = row["id"]
+                let payload: String = row["payload"]
+                let createdAt: Date = row["created_at"]
+                let frame =
+                    "{\"type\":\"\(type)\",\"id\":\"\(id)\",\"ts\":\"\(RFC3339.format(createdAt))\",\"payload\":\(payload)}"
+                try db.execute(
+                    sql: "INSERT INTO outbox_frames (seq, id, type, frame, job_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [row["seq"], id, type, frame, row["job_id"], createdAt])
+            }
+            try db.execute(sql: "DROP TABLE outbox")
+            try db.execute(sql: "ALTER TABLE outbox_frames RENAME TO outbox")
         }
         return migrator
     }

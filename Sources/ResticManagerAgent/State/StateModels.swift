@@ -123,15 +123,10 @@ public struct OutboxEntry: Sendable, Equatable {
     public var seq: Int64
     public var id: String
     public var type: MessageType
-    /// The payload object as JSON text.
-    public var payload: String
+    /// The envelope as one WebSocket text frame, exactly as ``EnvelopeCodec``
+    /// wrote it when the message was queued; sent as is on every (re)play.
+    public var frame: String
     public var createdAt: Date
-
-    /// The envelope as one WebSocket text frame.
-    public var frame: String {
-        // `id` is a UUID and `type` a known name: neither needs escaping.
-        "{\"type\":\"\(type.rawValue)\",\"id\":\"\(id)\",\"ts\":\"\(RFC3339.format(createdAt))\",\"payload\":\(payload)}"
-    }
 }
 
 /// What the last connection attempt did, for `status`.
