@@ -1,4 +1,5 @@
 import Foundation
+import ResticManagerCore
 import ResticManagerProtocol
 import Testing
 
@@ -10,6 +11,7 @@ import Testing
     static let berlin = TimeZone(identifier: "Europe/Berlin")!
 
     static func date(_ text: String) -> Date { RFC3339.parse(text)! }
+    static func cron(_ schedule: FleetFacts.Schedule) -> CronExpression { try! CronExpression(schedule.cronExpr) }
 
     static func host(_ id: HostID = "h1", connected: Bool = true, zone: TimeZone = utc,
                      enrolledAt: Date = date("2026-01-01T00:00:00Z"), lastSeenAt: Date? = nil,
@@ -44,7 +46,8 @@ import Testing
     func evaluate(_ facts: FleetFacts, rules: [AlertRule: AlertRuleSettings] = rules(), now: String)
         -> [AlertKey: AlertCondition]
     {
-        AlertConditions.evaluate(facts, rules: rules, now: Self.date(now))
+        var crons = CronCache()
+        return AlertConditions.evaluate(facts, rules: rules, now: Self.date(now), crons: &crons)
     }
 
     // MARK: backup_missed
@@ -101,10 +104,10 @@ import Testing
     @Test func missedRunAcrossSpringForwardUsesTheHostsZone() {
         let schedule = Self.schedule("30 2 * * *", since: Self.date("2026-03-28T12:00:00Z"),
                                      lastStarted: Self.date("2026-03-28T01:30:00Z"))
-        let due = AlertConditions.missedRun(schedule, zone: Self.berlin, threshold: 3600,
+        let due = AlertConditions.missedRun(schedule, expression: Self.cron(schedule), zone: Self.berlin, threshold: 3600,
                                             now: Self.date("2026-03-29T02:01:00Z"))
         #expect(due == Self.date("2026-03-29T03:00:00+02:00"))
-        #expect(AlertConditions.missedRun(schedule, zone: Self.berlin, threshold: 3600,
+        #expect(AlertConditions.missedRun(schedule, expression: Self.cron(schedule), zone: Self.berlin, threshold: 3600,
                                           now: Self.date("2026-03-29T01:59:00Z")) == nil)
     }
 
@@ -113,19 +116,19 @@ import Testing
     @Test func missedRunAcrossFallBackExpectsOneRunOnly() {
         let started = Self.schedule("30 2 * * *", since: Self.date("2026-10-20T00:00:00Z"),
                                     lastStarted: Self.date("2026-10-25T02:30:00+02:00"))
-        #expect(AlertConditions.missedRun(started, zone: Self.berlin, threshold: 3600,
+        #expect(AlertConditions.missedRun(started, expression: Self.cron(started), zone: Self.berlin, threshold: 3600,
                                           now: Self.date("2026-10-25T06:00:00Z")) == nil)
         let never = Self.schedule("30 2 * * *", since: Self.date("2026-10-24T12:00:00Z"))
-        #expect(AlertConditions.missedRun(never, zone: Self.berlin, threshold: 3600,
+        #expect(AlertConditions.missedRun(never, expression: Self.cron(never), zone: Self.berlin, threshold: 3600,
                                           now: Self.date("2026-10-25T02:31:00Z")) == Self.date("2026-10-25T02:30:00+02:00"))
     }
 
     @Test func theHostsZoneDecidesWhenAWallClockTimeIsDue() {
         let schedule = Self.schedule("0 3 * * *", since: Self.date("2026-06-01T00:00:00Z"))
         // 03:00 in Berlin (summer) is 01:00 UTC.
-        #expect(AlertConditions.missedRun(schedule, zone: Self.berlin, threshold: 60,
+        #expect(AlertConditions.missedRun(schedule, expression: Self.cron(schedule), zone: Self.berlin, threshold: 60,
                                           now: Self.date("2026-06-01T01:02:00Z")) == Self.date("2026-06-01T01:00:00Z"))
-        #expect(AlertConditions.missedRun(schedule, zone: Self.utc, threshold: 60,
+        #expect(AlertConditions.missedRun(schedule, expression: Self.cron(schedule), zone: Self.utc, threshold: 60,
                                           now: Self.date("2026-06-01T01:02:00Z")) == nil)
     }
 

@@ -69,85 +69,134 @@ public enum AlertConditions {
     public static func evaluate(
         _ facts: FleetFacts, rules: [AlertRule: AlertRuleSettings], now: Date, crons: inout CronCache
     ) -> [AlertKey: AlertCondition] {
-        func enabled(_ rule: AlertRule) -> AlertRuleSettings? {
+        let view = FleetView(facts, now: now)
+        var conditions: [AlertCondition] = []
+        for rule in AlertRule.allCases {
             let settings = rules[rule] ?? .defaults(rule)
-            return settings.enabled ? settings : nil
+            guard settings.enabled else { continue }
+            let threshold = settings.threshold
+            let holding: [AlertCondition] = switch rule {
+            case .backupMissed: backupMissed(view, threshold: threshold, crons: &crons)
+            case .backupStale: backupStale(view, threshold: threshold)
+            case .jobFailed: jobFailed(view)
+            case .hostOffline: hostOffline(view, threshold: threshold)
+            case .checkFailed: checkFailed(view)
+            case .schedulePending: schedulePending(view, threshold: threshold)
+            case .repoLocked: repoLocked(view, threshold: threshold)
+            }
+            conditions += holding
         }
-        var result: [AlertKey: AlertCondition] = [:]
-        func add(_ rule: AlertRule, _ host: HostID, subject: String = "", schedule: ScheduleID? = nil,
-                 job: JobID? = nil, _ message: String) {
-            let key = AlertKey(rule: rule, hostID: host, subject: subject)
-            result[key] = AlertCondition(key: key, scheduleID: schedule, jobID: job, message: message)
-        }
-        let hosts = Dictionary(facts.hosts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let outcomesByHost = Dictionary(grouping: facts.outcomes, by: \.hostID)
-        let backupSchedulesByHost = Dictionary(grouping: facts.schedules.filter { $0.kind == .backup }, by: \.hostID)
+        return Dictionary(conditions.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 
-        if let rule = enabled(.backupMissed) {
-            for schedule in facts.schedules where schedule.kind == .backup {
-                guard let host = hosts[schedule.hostID], let expression = crons.expression(schedule.cronExpr),
-                    let due = missedRun(schedule, expression: expression, zone: host.timeZone, threshold: rule.threshold,
-                                        now: now)
-                else { continue }
-                add(.backupMissed, host.id, subject: schedule.id.rawValue, schedule: schedule.id,
-                    "Backup schedule \"\(schedule.cronExpr)\" on \(host.name) was due at \(RFC3339.format(due)) and has not started; check that the agent is running and its clock is right.")
-            }
+    /// The facts indexed the ways the rules look them up.
+    struct FleetView {
+        let facts: FleetFacts
+        let now: Date
+        let hosts: [HostID: FleetFacts.Host]
+        let outcomesByHost: [HostID: [FleetFacts.Outcome]]
+
+        init(_ facts: FleetFacts, now: Date) {
+            self.facts = facts
+            self.now = now
+            hosts = Dictionary(facts.hosts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            outcomesByHost = Dictionary(grouping: facts.outcomes, by: \.hostID)
         }
-        if let rule = enabled(.backupStale) {
-            for (hostID, _) in backupSchedulesByHost {
-                guard let host = hosts[hostID] else { continue }
-                let lastSuccess = outcomesByHost[hostID, default: []].filter { $0.kind == .backup }
-                    .compactMap(\.lastSuccessAt).max()
-                let since = lastSuccess ?? host.enrolledAt
-                guard now.timeIntervalSince(since) > rule.threshold else { continue }
-                let what = lastSuccess == nil ? "has never had a successful backup since it was enrolled"
-                    : "has had no successful backup since \(RFC3339.format(since))"
-                add(.backupStale, hostID, "\(host.name) \(what); look at its recent backup jobs.")
-            }
-        }
-        if enabled(.jobFailed) != nil {
-            for outcome in facts.outcomes where outcome.status == .failed && outcome.kind != .check {
-                guard let host = hosts[outcome.hostID] else { continue }
-                let what = outcome.scheduleID == nil ? "The last \(outcome.kind.rawValue) job"
-                    : "The last run of a \(outcome.kind.rawValue) schedule"
-                add(.jobFailed, host.id, subject: outcome.subject, schedule: outcome.scheduleID, job: outcome.jobID,
-                    "\(what) on \(host.name) failed; open the job's log to see why.")
-            }
-        }
-        if let rule = enabled(.hostOffline) {
-            for host in facts.hosts where !host.connected {
-                let since = host.lastSeenAt ?? host.enrolledAt
-                guard now.timeIntervalSince(since) > rule.threshold else { continue }
-                add(.hostOffline, host.id,
-                    "\(host.name) has been offline since \(RFC3339.format(since)); check that the machine is up and its agent can reach the server.")
-            }
-        }
-        if enabled(.checkFailed) != nil {
-            for host in facts.hosts {
-                guard let failedJob = latestCheck(host, outcomes: outcomesByHost[host.id, default: []]) else { continue }
-                add(.checkFailed, host.id, job: failedJob.job,
-                    "The last repository check of \(host.name) failed; the repository may be damaged: read the check's log and run restic check again.")
-            }
-        }
-        if let rule = enabled(.schedulePending) {
-            for host in facts.hosts where host.ackedScheduleVersion < host.desiredScheduleVersion {
-                let since = host.scheduleChangedAt ?? host.enrolledAt
-                guard now.timeIntervalSince(since) > rule.threshold else { continue }
-                add(.schedulePending, host.id,
-                    "\(host.name) has not confirmed its schedules since \(RFC3339.format(since)); it keeps running the old ones until its agent connects and acknowledges.")
-            }
-        }
-        if let rule = enabled(.repoLocked) {
-            for host in facts.hosts {
-                guard let report = host.latestRepoReport, report.lockState == "locked" else { continue }
-                let key = AlertKey(rule: .repoLocked, hostID: host.id, subject: "")
-                let lockedLongEnough = report.lockedSince.map { now.timeIntervalSince($0) > rule.threshold } ?? false
-                guard facts.openKeys.contains(key) || (lockedLongEnough && !host.hasRunningJob) else { continue }
-                add(.repoLocked, host.id,
-                    "The repository of \(host.name) has been locked since \(report.lockedSince.map(RFC3339.format) ?? "an unknown time") with no job running; if no restic process holds it, run an unlock job.")
-            }
+
+        func longerAgo(_ date: Date, than threshold: TimeInterval) -> Bool { now.timeIntervalSince(date) > threshold }
+    }
+
+    private static func condition(
+        _ rule: AlertRule, _ host: HostID, subject: String = "", schedule: ScheduleID? = nil, job: JobID? = nil,
+        _ message: String
+    ) -> AlertCondition {
+        AlertCondition(key: AlertKey(rule: rule, hostID: host, subject: subject), scheduleID: schedule, jobID: job,
+                       message: message)
+    }
+
+    private static func backupMissed(_ view: FleetView, threshold: TimeInterval, crons: inout CronCache)
+        -> [AlertCondition]
+    {
+        var result: [AlertCondition] = []
+        for schedule in view.facts.schedules where schedule.kind == .backup {
+            guard let host = view.hosts[schedule.hostID], let expression = crons.expression(schedule.cronExpr),
+                let due = missedRun(schedule, expression: expression, zone: host.timeZone, threshold: threshold,
+                                    now: view.now)
+            else { continue }
+            result.append(condition(
+                .backupMissed, host.id, subject: schedule.id.rawValue, schedule: schedule.id,
+                "Backup schedule \"\(schedule.cronExpr)\" on \(host.name) was due at \(RFC3339.format(due)) and has not started; check that the agent is running and its clock is right."))
         }
         return result
+    }
+
+    private static func backupStale(_ view: FleetView, threshold: TimeInterval) -> [AlertCondition] {
+        let watched = Set(view.facts.schedules.filter { $0.kind == .backup }.map(\.hostID))
+        return watched.compactMap { hostID in
+            guard let host = view.hosts[hostID] else { return nil }
+            let lastSuccess = view.outcomesByHost[hostID, default: []].filter { $0.kind == .backup }
+                .compactMap(\.lastSuccessAt).max()
+            let since = lastSuccess ?? host.enrolledAt
+            guard view.longerAgo(since, than: threshold) else { return nil }
+            let what = lastSuccess == nil ? "has never had a successful backup since it was enrolled"
+                : "has had no successful backup since \(RFC3339.format(since))"
+            return condition(.backupStale, hostID, "\(host.name) \(what); look at its recent backup jobs.")
+        }
+    }
+
+    private static func jobFailed(_ view: FleetView) -> [AlertCondition] {
+        view.facts.outcomes.compactMap { outcome in
+            guard outcome.status == .failed, outcome.kind != .check, let host = view.hosts[outcome.hostID] else {
+                return nil
+            }
+            let what = outcome.scheduleID == nil ? "The last \(outcome.kind.rawValue) job"
+                : "The last run of a \(outcome.kind.rawValue) schedule"
+            return condition(.jobFailed, host.id, subject: outcome.subject, schedule: outcome.scheduleID,
+                             job: outcome.jobID, "\(what) on \(host.name) failed; open the job's log to see why.")
+        }
+    }
+
+    private static func hostOffline(_ view: FleetView, threshold: TimeInterval) -> [AlertCondition] {
+        view.facts.hosts.compactMap { host in
+            let since = host.lastSeenAt ?? host.enrolledAt
+            guard !host.connected, view.longerAgo(since, than: threshold) else { return nil }
+            return condition(.hostOffline, host.id,
+                             "\(host.name) has been offline since \(RFC3339.format(since)); check that the machine is up and its agent can reach the server.")
+        }
+    }
+
+    private static func checkFailed(_ view: FleetView) -> [AlertCondition] {
+        view.facts.hosts.compactMap { host in
+            guard let failed = latestFailedCheck(host, outcomes: view.outcomesByHost[host.id, default: []]) else {
+                return nil
+            }
+            return condition(.checkFailed, host.id, job: failed.job,
+                             "The last repository check of \(host.name) failed; the repository may be damaged: read the check's log and run restic check again.")
+        }
+    }
+
+    private static func schedulePending(_ view: FleetView, threshold: TimeInterval) -> [AlertCondition] {
+        view.facts.hosts.compactMap { host in
+            let since = host.scheduleChangedAt ?? host.enrolledAt
+            guard host.ackedScheduleVersion < host.desiredScheduleVersion, view.longerAgo(since, than: threshold) else {
+                return nil
+            }
+            return condition(.schedulePending, host.id,
+                             "\(host.name) has not confirmed its schedules since \(RFC3339.format(since)); it keeps running the old ones until its agent connects and acknowledges.")
+        }
+    }
+
+    /// Opens only while no job runs (a job holds a lock legitimately), but
+    /// once open stays open until a report says unlocked.
+    private static func repoLocked(_ view: FleetView, threshold: TimeInterval) -> [AlertCondition] {
+        view.facts.hosts.compactMap { host in
+            guard let report = host.latestRepoReport, report.lockState == "locked" else { return nil }
+            let isOpen = view.facts.openKeys.contains(AlertKey(rule: .repoLocked, hostID: host.id, subject: ""))
+            let lockedLongEnough = report.lockedSince.map { view.longerAgo($0, than: threshold) } ?? false
+            guard isOpen || (lockedLongEnough && !host.hasRunningJob) else { return nil }
+            return condition(.repoLocked, host.id,
+                             "The repository of \(host.name) has been locked since \(report.lockedSince.map(RFC3339.format) ?? "an unknown time") with no job running; if no restic process holds it, run an unlock job.")
+        }
     }
 
     /// The expected run of `schedule` that is more than `threshold` overdue
@@ -168,7 +217,7 @@ public enum AlertConditions {
 
     /// The failed newest check outcome of a host — a check job or a
     /// repository report, whichever is newer — or nil when it passed or none exists.
-    private static func latestCheck(_ host: FleetFacts.Host, outcomes: [FleetFacts.Outcome])
+    private static func latestFailedCheck(_ host: FleetFacts.Host, outcomes: [FleetFacts.Outcome])
         -> (job: JobID?, at: Date)?
     {
         let job = outcomes.filter { $0.kind == .check }.max { $0.finishedAt < $1.finishedAt }
