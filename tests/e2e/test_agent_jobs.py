@@ -146,13 +146,16 @@ def test_check_and_unlock(server, admin, tmp_path, agent_setup, repo):
     crashed = subprocess.Popen(["restic", "backup", "--limit-upload", "256", str(big)],
                                env=restic_env(repo_path, password), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    wait_for(lambda: list(locks_dir.iterdir()), timeout=30, message="restic lock file")
+    # restic writes a lock as `<id>-tmp-<n>` and renames it: only a renamed one is a lock.
+    def locks():
+        return [path for path in locks_dir.iterdir() if "-tmp-" not in path.name]
+    wait_for(locks, timeout=30, message="restic lock file")
     crashed.kill()
     crashed.wait()
-    assert list(locks_dir.iterdir())
+    assert locks()
     unlock = wait_job_done(admin, run_job(admin, enrolled.host_id, "unlock"))
     assert unlock["status"] == "succeeded", unlock
-    assert list(locks_dir.iterdir()) == []
+    assert locks() == []
 
 
 def test_refusals_are_reported_to_the_server(server, admin, tmp_path, agent_setup):

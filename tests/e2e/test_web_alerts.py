@@ -14,8 +14,10 @@ from web_support import admin_browser, api_admin  # noqa: F401 (module-scoped fi
 
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory):
-    """Rules evaluated every second, so alerts open while the test waits."""
-    server = start_alert_server(tmp_path_factory.mktemp("web-alerts"))
+    """Rules evaluated every second, so alerts open while the test waits. The
+    module's raw agent sends no heartbeats between tests: a long offline
+    threshold keeps its socket, however slowly the machine runs the module."""
+    server = start_alert_server(tmp_path_factory.mktemp("web-alerts"), "--agent-offline-after", "600")
     yield server
     server.stop()
 

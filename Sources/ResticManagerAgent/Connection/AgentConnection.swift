@@ -64,7 +64,7 @@ public struct AgentConnection: Service {
         await cancelWhenGracefulShutdown {
             var backoff = ReconnectBackoff()
             while !Task.isCancelled {
-                await record("connecting", error: nil)
+                await record(.connecting, error: nil)
                 let ending = await connectOnce()
                 guard !Task.isCancelled else { break }
                 let delay: Duration
@@ -75,34 +75,34 @@ public struct AgentConnection: Service {
                     logger.info("disconnected from server; reconnecting", metadata: [
                         "reason": "\(reason)", "delay_ms": "\(delay.milliseconds)",
                     ])
-                    await record("disconnected", error: reason)
+                    await record(.disconnected, error: reason)
                 case .failed(let reason):
                     delay = backoff.nextDelay()
                     logger.warning("cannot reach server; retrying", metadata: [
                         "url": "\(endpoint.webSocketURL)", "reason": "\(reason)", "delay_ms": "\(delay.milliseconds)",
                     ])
-                    await record("disconnected", error: reason)
+                    await record(.disconnected, error: reason)
                 case .unauthorized:
                     // Retrying quickly cannot help; an admin must act.
                     delay = max(backoff.nextDelay(), .seconds(60))
                     logger.error("agent token rejected; re-enroll", metadata: [
                         "server": "\(endpoint.baseURL)", "retry_in_s": "\(delay.components.seconds)",
                     ])
-                    await record("unauthorized", error: "agent token rejected (HTTP 401); re-enroll this agent")
+                    await record(.unauthorized, error: "agent token rejected (HTTP 401); re-enroll this agent")
                 }
                 try? await Task.sleep(for: delay)
             }
         }
-        await record("stopped", error: nil)
+        await record(.stopped, error: nil)
     }
 
-    private func record(_ state: String, error: String?) async {
+    private func record(_ state: ConnectionRecord.State, error: String?) async {
         let previous = try? await store.connectionRecord()
         let now = Date()
         let record = ConnectionRecord(
             state: state, changedAt: now,
-            lastConnectedAt: state == "connected" ? now : previous?.lastConnectedAt, lastError: error,
-            pid: state == "stopped" ? nil : ProcessLiveness.currentPID)
+            lastConnectedAt: state == .connected ? now : previous?.lastConnectedAt, lastError: error,
+            pid: state == .stopped ? nil : ProcessLiveness.currentPID)
         do {
             try await store.saveConnectionRecord(record)
         } catch {
@@ -123,7 +123,7 @@ public struct AgentConnection: Service {
                 url: endpoint.webSocketURL, configuration: configuration, tlsConfiguration: tlsConfiguration,
                 logger: logger
             ) { inbound, outbound, _ in
-                await record("connected", error: nil)
+                await record(.connected, error: nil)
                 logger.info("connected to server", metadata: ["url": "\(endpoint.webSocketURL)"])
                 // Built now, so active_jobs is as fresh as it can be.
                 try await session.run(inbound: inbound, outbound: outbound, hello: await hello())

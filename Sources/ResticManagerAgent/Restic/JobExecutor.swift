@@ -70,29 +70,9 @@ public struct JobExecutor: Sendable {
             grace: cancelGrace,
             scrubber: scrubber
         )
-        var outcome: JobOutcome?
-        if !spec.preHook.isEmpty {
-            let result = await hooks.run(.pre, command: spec.preHook, job: spec, status: nil, exitCode: nil, emit: emit)
-            if let message = result.message(for: .pre, timeout: hookTimeout) {
-                logger.warning("pre-hook did not succeed", metadata: ["reason": "\(message)"])
-                outcome = JobOutcome(
-                    status: result == .cancelled ? .cancelled : .failed,
-                    exitCode: JobOutcome.noExitCode,
-                    error: result == .cancelled ? message : "\(message); restic was not run"
-                )
-            }
-        }
-        if outcome == nil, Task.isCancelled {
-            outcome = JobOutcome(
-                status: .cancelled,
-                exitCode: JobOutcome.noExitCode,
-                error: "cancelled before restic started"
-            )
-        }
-
         var finalOutcome: JobOutcome
-        if let outcome {
-            finalOutcome = outcome
+        if let stopped = await preHookOutcome(spec, hooks: hooks, logger: logger, emit: emit) {
+            finalOutcome = stopped
         } else {
             for note in ResticCommandBuilder.ignoredOptions(for: spec, resticVersion: version) {
                 await emit(.log(.stderr, "[agent] \(note)"))
@@ -106,22 +86,7 @@ public struct JobExecutor: Sendable {
                 emit: emit
             )
         }
-
-        if !spec.postHook.isEmpty {
-            let result = await hooks.run(
-                .post,
-                command: spec.postHook,
-                job: spec,
-                status: finalOutcome.status,
-                exitCode: finalOutcome.exitCode,
-                emit: emit
-            )
-            if let message = result.message(for: .post, timeout: hookTimeout) {
-                logger.warning("post-hook did not succeed", metadata: ["reason": "\(message)"])
-                if finalOutcome.status == .succeeded { finalOutcome.status = .failed }
-                finalOutcome.error = [finalOutcome.error, message].compactMap { $0 }.joined(separator: "; ")
-            }
-        }
+        await applyPostHook(spec, hooks: hooks, to: &finalOutcome, logger: logger, emit: emit)
         logger.info(
             "job finished",
             metadata: [
@@ -131,6 +96,43 @@ public struct JobExecutor: Sendable {
             ]
         )
         return finalOutcome
+    }
+
+    /// Runs the pre-hook; returns the job's outcome when restic must not
+    /// run (the hook failed, timed out or was cancelled, or the job was
+    /// cancelled meanwhile), nil to go on.
+    private func preHookOutcome(
+        _ spec: JobSpec, hooks: HookRunner, logger: Logger, emit: @Sendable (JobEvent) async -> Void
+    ) async -> JobOutcome? {
+        if !spec.preHook.isEmpty {
+            let result = await hooks.run(.pre, command: spec.preHook, job: spec, status: nil, exitCode: nil, emit: emit)
+            if let message = result.message(for: .pre, timeout: hookTimeout) {
+                logger.warning("pre-hook did not succeed", metadata: ["reason": "\(message)"])
+                return JobOutcome(
+                    status: result == .cancelled ? .cancelled : .failed,
+                    exitCode: JobOutcome.noExitCode,
+                    error: result == .cancelled ? message : "\(message); restic was not run"
+                )
+            }
+        }
+        if Task.isCancelled {
+            return JobOutcome(status: .cancelled, exitCode: JobOutcome.noExitCode, error: "cancelled before restic started")
+        }
+        return nil
+    }
+
+    /// Runs the post-hook, if any; a failing one fails a job that had succeeded.
+    private func applyPostHook(
+        _ spec: JobSpec, hooks: HookRunner, to outcome: inout JobOutcome, logger: Logger,
+        emit: @Sendable (JobEvent) async -> Void
+    ) async {
+        guard !spec.postHook.isEmpty else { return }
+        let result = await hooks.run(
+            .post, command: spec.postHook, job: spec, status: outcome.status, exitCode: outcome.exitCode, emit: emit)
+        guard let message = result.message(for: .post, timeout: hookTimeout) else { return }
+        logger.warning("post-hook did not succeed", metadata: ["reason": "\(message)"])
+        if outcome.status == .succeeded { outcome.status = .failed }
+        outcome.error = [outcome.error, message].compactMap { $0 }.joined(separator: "; ")
     }
 
     private func runRestic(

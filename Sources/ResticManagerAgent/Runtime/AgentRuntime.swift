@@ -39,53 +39,10 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
 /// `ServiceGroup` until SIGTERM or SIGINT.
 public enum AgentRuntime {
     public static func run(_ options: AgentRunOptions, logger: Logger) async throws(AgentRunError) {
-        let store: AgentStateStore
-        let credential: AgentCredential
-        let endpoint: ServerEndpoint
-        do {
-            store = try AgentStateStore.open(stateDirectory: options.stateDirectory)
-            guard let found = try await store.credential() else {
-                throw AgentStateError.notEnrolled(stateDirectory: options.stateDirectory)
-            }
-            credential = found
-            endpoint = try ServerEndpoint(credential.serverURL, insecure: options.insecure)
-        } catch let error as AgentStateError {
-            throw .state(error)
-        } catch let error as ServerEndpointError {
-            throw .endpoint(error)
-        } catch {
-            throw .startup("\(error)")
-        }
-        if let caFile = options.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw .caFileUnreadable(caFile)
-        }
-
-        // Crash recovery (SPEC §5 "Lost jobs"): a job this process did not
-        // start cannot be running.
-        do {
-            let interrupted = try await store.failInterruptedJobs()
-            if !interrupted.isEmpty {
-                logger.warning("jobs interrupted by an agent restart marked failed", metadata: [
-                    "jobs": "\(interrupted.joined(separator: ","))"
-                ])
-            }
-        } catch {
-            throw .startup("cannot recover local job state: \(error)")
-        }
-
+        let (store, credential, endpoint) = try await openState(options)
+        try await recoverInterruptedJobs(store, logger: logger)
         let installation = await ResticInstallation.locate(configuredPath: options.resticPath)
-        let runner: any JobRunning
-        let reporter: (any RepositoryReporting)?
-        if let installation {
-            logger.info("using restic", metadata: ["path": "\(installation.path)", "version": "\(installation.version)"])
-            (runner, reporter) = ResticAdapters.make(installation, logger: logger)
-        } else {
-            logger.error("restic not found; every job will fail until it is installed", metadata: [
-                "configured": "\(options.resticPath ?? "(PATH)")"
-            ])
-            runner = MissingResticRunner(configuredPath: options.resticPath)
-            reporter = nil
-        }
+        let (runner, reporter) = adapters(for: installation, options: options, logger: logger)
 
         let facts = HostFacts.current()
         let resticVersion = installation?.version ?? ""
@@ -120,5 +77,60 @@ public enum AgentRuntime {
             throw .startup("agent stopped: \(error)")
         }
         logger.info("agent stopped")
+    }
+
+    /// The state, its credential and the server it points at; refuses to
+    /// start without an enrollment or with an unreadable CA file.
+    private static func openState(_ options: AgentRunOptions) async throws(AgentRunError)
+        -> (AgentStateStore, AgentCredential, ServerEndpoint)
+    {
+        let result: (AgentStateStore, AgentCredential, ServerEndpoint)
+        do {
+            let store = try AgentStateStore.open(stateDirectory: options.stateDirectory)
+            guard let credential = try await store.credential() else {
+                throw AgentStateError.notEnrolled(stateDirectory: options.stateDirectory)
+            }
+            result = (store, credential, try ServerEndpoint(credential.serverURL, insecure: options.insecure))
+        } catch let error as AgentStateError {
+            throw .state(error)
+        } catch let error as ServerEndpointError {
+            throw .endpoint(error)
+        } catch {
+            throw .startup("\(error)")
+        }
+        if let caFile = options.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw .caFileUnreadable(caFile)
+        }
+        return result
+    }
+
+    /// Crash recovery (SPEC §5 "Lost jobs"): a job this process did not
+    /// start cannot be running.
+    private static func recoverInterruptedJobs(_ store: AgentStateStore, logger: Logger) async throws(AgentRunError) {
+        do {
+            let interrupted = try await store.failInterruptedJobs()
+            if !interrupted.isEmpty {
+                logger.warning("jobs interrupted by an agent restart marked failed", metadata: [
+                    "jobs": "\(interrupted.joined(separator: ","))"
+                ])
+            }
+        } catch {
+            throw .startup("cannot recover local job state: \(error)")
+        }
+    }
+
+    /// restic's runner and reporter, or a runner that fails every job with
+    /// a clear error while restic is missing.
+    private static func adapters(for installation: ResticInstallation?, options: AgentRunOptions, logger: Logger)
+        -> (any JobRunning, (any RepositoryReporting)?)
+    {
+        guard let installation else {
+            logger.error("restic not found; every job will fail until it is installed", metadata: [
+                "configured": "\(options.resticPath ?? "(PATH)")"
+            ])
+            return (MissingResticRunner(configuredPath: options.resticPath), nil)
+        }
+        logger.info("using restic", metadata: ["path": "\(installation.path)", "version": "\(installation.version)"])
+        return ResticAdapters.make(installation, logger: logger)
     }
 }

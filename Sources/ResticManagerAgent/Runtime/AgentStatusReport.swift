@@ -24,14 +24,7 @@ public enum AgentStatusReport {
         lines.append("Server:          \(credential.serverURL)")
         lines.append("Host id:         \(credential.hostID) (enrolled \(time(credential.enrolledAt)))")
         if let connection = try await store.connectionRecord() {
-            var text = "\(connection.state) since \(time(connection.changedAt))"
-            if let error = connection.lastError, connection.state != "connected" { text += " — \(error)" }
-            if connection.state != "stopped", let pid = connection.pid, !ProcessLiveness.mayBeAlive(pid) {
-                text = "agent not running (it stopped without a clean shutdown; last: \(text))"
-            } else if connection.state == "stopped" {
-                text = "agent not running (stopped \(time(connection.changedAt)))"
-            }
-            lines.append("Connection:      \(text)")
+            lines.append("Connection:      \(describe(connection, time: time))")
             lines.append("Last connected:  \(time(connection.lastConnectedAt))")
         } else {
             lines.append("Connection:      never connected")
@@ -54,16 +47,7 @@ public enum AgentStatusReport {
         lines.append("Schedules (version \(set.version), applied \(time(set.appliedAt))):")
         if set.schedules.isEmpty { lines.append("  none") }
         for schedule in set.schedules {
-            var next = "disabled"
-            if schedule.enabled {
-                if let cron = try? CronExpression(schedule.cronExpr) {
-                    next = "next " + time(cron.nextRun(after: now, in: timeZone))
-                } else {
-                    next = "invalid cron expression"
-                }
-            }
-            let what = schedule.paths.isEmpty ? "" : " " + schedule.paths.joined(separator: ",")
-            lines.append("  \(schedule.id)  \(schedule.kind.rawValue)  \"\(schedule.cronExpr)\"\(what)  \(next)")
+            lines.append("  " + describe(schedule, now: now, timeZone: timeZone, time: time))
         }
 
         let jobs = try await store.recentJobs(limit: jobLimit)
@@ -79,5 +63,32 @@ public enum AgentStatusReport {
             lines.append(text)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The connection line: a record left by a daemon that died without a
+    /// clean shutdown says so instead of claiming to be connected.
+    private static func describe(_ connection: ConnectionRecord, time: (Date?) -> String) -> String {
+        var text = "\(connection.state.rawValue) since \(time(connection.changedAt))"
+        if let error = connection.lastError, connection.state != .connected { text += " — \(error)" }
+        if connection.state == .stopped { return "agent not running (stopped \(time(connection.changedAt)))" }
+        if let pid = connection.pid, !ProcessLiveness.mayBeAlive(pid) {
+            return "agent not running (it stopped without a clean shutdown; last: \(text))"
+        }
+        return text
+    }
+
+    private static func describe(_ schedule: Schedule, now: Date, timeZone: TimeZone, time: (Date?) -> String)
+        -> String
+    {
+        var next = "disabled"
+        if schedule.enabled {
+            if let cron = try? CronExpression(schedule.cronExpr) {
+                next = "next " + time(cron.nextRun(after: now, in: timeZone))
+            } else {
+                next = "invalid cron expression"
+            }
+        }
+        let what = schedule.paths.isEmpty ? "" : " " + schedule.paths.joined(separator: ",")
+        return "\(schedule.id)  \(schedule.kind.rawValue)  \"\(schedule.cronExpr)\"\(what)  \(next)"
     }
 }

@@ -450,7 +450,8 @@ public struct AgentStateStore: Sendable {
 
     public func connectionRecord() async throws -> ConnectionRecord? {
         guard let text = try await meta("connection"), let object = Self.decodeObject(text),
-            let state = object["state"], let changed = object["changed_at"].flatMap(RFC3339.parse)
+            let state = object["state"].flatMap(ConnectionRecord.State.init(rawValue:)),
+            let changed = object["changed_at"].flatMap(RFC3339.parse)
         else { return nil }
         return ConnectionRecord(
             state: state, changedAt: changed, lastConnectedAt: object["last_connected_at"].flatMap(RFC3339.parse),
@@ -458,7 +459,7 @@ public struct AgentStateStore: Sendable {
     }
 
     public func saveConnectionRecord(_ record: ConnectionRecord) async throws {
-        var object = ["state": record.state, "changed_at": RFC3339.format(record.changedAt)]
+        var object = ["state": record.state.rawValue, "changed_at": RFC3339.format(record.changedAt)]
         object["last_connected_at"] = record.lastConnectedAt.map(RFC3339.format)
         object["last_error"] = record.lastError
         object["pid"] = record.pid.map { String($0) }
@@ -501,21 +502,6 @@ public struct AgentStateStore: Sendable {
 
     private static func decodeObject(_ text: String) -> [String: String]? {
         try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-    }
-}
-
-/// One log line on its way into the outbox.
-public struct PendingLogLine: Sendable, Equatable {
-    public var jobID: String
-    public var stream: LogStreamKind
-    public var text: String
-    public var at: Date
-
-    public init(jobID: String, stream: LogStreamKind, text: String, at: Date = Date()) {
-        self.jobID = jobID
-        self.stream = stream
-        self.text = text
-        self.at = at
     }
 }
 

@@ -131,7 +131,13 @@ public struct OutboxEntry: Sendable, Equatable {
 
 /// What the last connection attempt did, for `status`.
 public struct ConnectionRecord: Sendable, Equatable {
-    public var state: String
+    /// Where the connection loop is; the raw values are what `status` prints
+    /// and what the state file keeps.
+    public enum State: String, Sendable, Equatable {
+        case connecting, connected, disconnected, unauthorized, stopped
+    }
+
+    public var state: State
     public var changedAt: Date
     public var lastConnectedAt: Date?
     public var lastError: String?
@@ -139,7 +145,7 @@ public struct ConnectionRecord: Sendable, Equatable {
     public var pid: Int32?
 
     public init(
-        state: String, changedAt: Date, lastConnectedAt: Date? = nil, lastError: String? = nil, pid: Int32? = nil
+        state: State, changedAt: Date, lastConnectedAt: Date? = nil, lastError: String? = nil, pid: Int32? = nil
     ) {
         self.state = state
         self.changedAt = changedAt
@@ -157,5 +163,20 @@ public struct CheckRecord: Sendable, Equatable {
     public init(at: Date, status: String) {
         self.at = at
         self.status = status
+    }
+}
+
+/// One log line on its way into the outbox.
+public struct PendingLogLine: Sendable, Equatable {
+    public var jobID: String
+    public var stream: LogStreamKind
+    public var text: String
+    public var at: Date
+
+    public init(jobID: String, stream: LogStreamKind, text: String, at: Date = Date()) {
+        self.jobID = jobID
+        self.stream = stream
+        self.text = text
+        self.at = at
     }
 }

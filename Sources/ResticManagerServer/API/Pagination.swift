@@ -18,7 +18,9 @@ enum PageCursor {
         Data("r\(rowID)".utf8).base64EncodedString()
     }
 
-    static func page(from request: Request) throws -> Page {
+    /// The request's `limit` and cursor; the cursor travels in
+    /// `cursorParameter` (a page listing two lists at once names them apart).
+    static func page(from request: Request, cursorParameter: String = "cursor") throws -> Page {
         var page = Page()
         if let limitText = request.uri.queryParameters["limit"] {
             guard let limit = Int(limitText), (1...Page.maxLimit).contains(limit) else {
@@ -26,11 +28,11 @@ enum PageCursor {
             }
             page.limit = limit
         }
-        if let cursor = request.uri.queryParameters["cursor"], !cursor.isEmpty {
+        if let cursor = request.uri.queryParameters[Substring(cursorParameter)], !cursor.isEmpty {
             guard cursor.count <= 64, let data = Data(base64Encoded: String(cursor)),
                 let text = String(data: data, encoding: .utf8), text.first == "r", let rowID = Int64(text.dropFirst()),
                 rowID >= 0
-            else { throw APIError.validation("cursor", "is not a cursor this server returned") }
+            else { throw APIError.validation(cursorParameter, "is not a cursor this server returned") }
             page.beforeRowID = rowID
         }
         return page

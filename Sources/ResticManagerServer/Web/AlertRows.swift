@@ -64,20 +64,3 @@ struct AlertTable {
         hasRows = !rows.isEmpty
     }
 }
-
-extension PageCursor {
-    /// A page of a list whose cursor travels in `parameter` rather than
-    /// `cursor` (the alerts page pages through two lists at once), with the
-    /// request's `limit`.
-    static func page(from request: Request, parameter: String) throws -> Page {
-        var page = try page(from: request)
-        page.beforeRowID = nil
-        guard let text = request.uri.queryParameters[Substring(parameter)], !text.isEmpty else { return page }
-        guard text.count <= 64, let data = Data(base64Encoded: String(text)),
-            let decoded = String(data: data, encoding: .utf8), decoded.first == "r",
-            let rowID = Int64(decoded.dropFirst()), rowID >= 0
-        else { throw APIError.validation(parameter, "is not a cursor this server returned") }
-        page.beforeRowID = rowID
-        return page
-    }
-}

@@ -44,8 +44,8 @@ struct AlertsPage {
         // The filters are the API's; `state` is the page's own business.
         var filter = try AlertController.filter(from: request)
         filter.state = nil
-        let openPage = try PageCursor.page(from: request, parameter: Self.openCursor)
-        let resolvedPage = try PageCursor.page(from: request, parameter: Self.resolvedCursor)
+        let openPage = try PageCursor.page(from: request, cursorParameter: Self.openCursor)
+        let resolvedPage = try PageCursor.page(from: request, cursorParameter: Self.resolvedCursor)
         var openFilter = filter
         openFilter.state = .open
         var resolvedFilter = filter

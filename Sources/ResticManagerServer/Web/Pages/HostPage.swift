@@ -86,27 +86,13 @@ struct HostPage {
         let host = summary.host
         let now = Date()
         let zone = host.scheduleTimeZone
-        let schedules = try await services.database.schedules(hostID: id).map { record in
-            let response = ScheduleResponse(record, timeZone: zone, now: now)
-            return ScheduleRow(
-                id: record.id.rawValue, kind: record.kind.rawValue, cronExpr: record.cronExpr,
-                paths: record.paths.joined(separator: ", "), enabled: record.enabled,
-                nextRun: response.nextRuns.first.map { WebFormat.relative($0, now: now) } ?? "—",
-                nextRunAt: WebFormat.machine(response.nextRuns.first))
-        }
+        let schedules = try await services.database.schedules(hostID: id).map { Self.scheduleRow($0, zone: zone, now: now) }
         var filter = JobFilter()
         filter.hostID = id
         let jobs = try await services.database.listJobs(filter: filter, page: Page(limit: 15)).items
             .map { JobRow($0, now: now) }
         let snapshotPage = try await services.database.snapshots(hostID: id, page: Page(limit: 50))
-        let snapshots = snapshotPage.items.map {
-            SnapshotRow(id: $0.snapshotId, shortID: String($0.snapshotId.prefix(8)), time: WebFormat.machine($0.time),
-                        timeText: WebFormat.timestamp($0.time), paths: $0.paths.joined(separator: ", "),
-                        tags: $0.tags.joined(separator: ", "),
-                        // restic before 0.17 reports no snapshot summary; zero then means unknown.
-                        size: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.bytes($0.sizeBytes),
-                        files: $0.fileCount == 0 && $0.sizeBytes == 0 ? "—" : WebFormat.count($0.fileCount))
-        }
+        let snapshots = snapshotPage.items.map(Self.snapshotRow)
         let openAlerts = try await services.database.alerts(filter: AlertFilter(state: .open, hostID: id),
                                                             page: Page(limit: 20))
         let alerts = AlertTable(
@@ -120,31 +106,9 @@ struct HostPage {
                                 hookShell: stored?.hookShell ?? "", passwordSet: stored?.repoPasswordSealed != nil,
                                 credentialSet: stored?.repoCredentialSealed != nil)
         }
-        let facts = [
-            Fact(label: "Hostname", value: host.hostname),
-            Fact(label: "OS / arch", value: "\(host.os) / \(host.arch)"),
-            Fact(label: "Agent", value: host.agentVersion.isEmpty ? "—" : host.agentVersion),
-            Fact(label: "restic", value: host.resticVersion.isEmpty ? "—" : host.resticVersion),
-            Fact(label: "Time zone", value: host.timezone ?? "UTC (not reported yet)"),
-            Fact(label: "Last seen", value: host.connected ? "now (connected)" : WebFormat.relative(host.lastSeenAt, now: now)),
-            Fact(label: "Enrolled", value: WebFormat.timestamp(host.enrolledAt)),
-            Fact(label: "Schedule", value: summary.scheduleVersion.inSync
-                ? "in sync (version \(summary.scheduleVersion.desiredVersion))"
-                : "pending: agent has \(summary.scheduleVersion.ackedVersion), server \(summary.scheduleVersion.desiredVersion)"),
-        ]
+        let facts = Self.facts(summary, now: now)
         let latest = summary.latestStats
-        let stats = latest.map { stats in
-            [
-                Fact(label: "Size", value: WebFormat.bytes(stats.sizeBytes)),
-                Fact(label: "Snapshots", value: WebFormat.count(stats.snapshotCount)),
-                Fact(label: "Dedup ratio", value: String(format: "%.2f×", stats.dedupRatio)),
-                Fact(label: "Last check", value: stats.lastCheckAt.map {
-                    "\(stats.lastCheckStatus ?? "unknown"), \(WebFormat.relative($0, now: now))"
-                } ?? "never"),
-                Fact(label: "Locks", value: stats.lockState.isEmpty ? "—" : stats.lockState),
-                Fact(label: "Reported", value: WebFormat.relative(stats.reportedAt, now: now)),
-            ]
-        } ?? []
+        let stats = latest.map { Self.statsFacts($0, now: now) } ?? []
         let reasons = FleetOverview.reasons(summary, hasSchedules: schedules.contains(where: \.enabled), now: now)
         let model = Model(
             id: id.rawValue, name: host.name, notes: host.notes, online: host.connected, facts: facts,
@@ -158,6 +122,55 @@ struct HostPage {
             hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty)
         return try await responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
                               context: context, status: status)
+    }
+
+    private static func scheduleRow(_ record: ScheduleRecord, zone: TimeZone, now: Date) -> ScheduleRow {
+        let response = ScheduleResponse(record, timeZone: zone, now: now)
+        return ScheduleRow(
+            id: record.id.rawValue, kind: record.kind.rawValue, cronExpr: record.cronExpr,
+            paths: record.paths.joined(separator: ", "), enabled: record.enabled,
+            nextRun: response.nextRuns.first.map { WebFormat.relative($0, now: now) } ?? "—",
+            nextRunAt: WebFormat.machine(response.nextRuns.first))
+    }
+
+    private static func snapshotRow(_ snapshot: SnapshotRecord) -> SnapshotRow {
+        // restic before 0.17 reports no snapshot summary; zero then means unknown.
+        let unknown = snapshot.fileCount == 0 && snapshot.sizeBytes == 0
+        return SnapshotRow(
+            id: snapshot.snapshotId, shortID: String(snapshot.snapshotId.prefix(8)), time: WebFormat.machine(snapshot.time),
+            timeText: WebFormat.timestamp(snapshot.time), paths: snapshot.paths.joined(separator: ", "),
+            tags: snapshot.tags.joined(separator: ", "), size: unknown ? "—" : WebFormat.bytes(snapshot.sizeBytes),
+            files: unknown ? "—" : WebFormat.count(snapshot.fileCount))
+    }
+
+    private static func facts(_ summary: HostSummary, now: Date) -> [Fact] {
+        let host = summary.host
+        let version = summary.scheduleVersion
+        return [
+            Fact(label: "Hostname", value: host.hostname),
+            Fact(label: "OS / arch", value: "\(host.os) / \(host.arch)"),
+            Fact(label: "Agent", value: host.agentVersion.isEmpty ? "—" : host.agentVersion),
+            Fact(label: "restic", value: host.resticVersion.isEmpty ? "—" : host.resticVersion),
+            Fact(label: "Time zone", value: host.timezone ?? "UTC (not reported yet)"),
+            Fact(label: "Last seen", value: host.connected ? "now (connected)" : WebFormat.relative(host.lastSeenAt, now: now)),
+            Fact(label: "Enrolled", value: WebFormat.timestamp(host.enrolledAt)),
+            Fact(label: "Schedule", value: version.inSync
+                ? "in sync (version \(version.desiredVersion))"
+                : "pending: agent has \(version.ackedVersion), server \(version.desiredVersion)"),
+        ]
+    }
+
+    private static func statsFacts(_ stats: RepoStatsRecord, now: Date) -> [Fact] {
+        [
+            Fact(label: "Size", value: WebFormat.bytes(stats.sizeBytes)),
+            Fact(label: "Snapshots", value: WebFormat.count(stats.snapshotCount)),
+            Fact(label: "Dedup ratio", value: String(format: "%.2f×", stats.dedupRatio)),
+            Fact(label: "Last check", value: stats.lastCheckAt.map {
+                "\(stats.lastCheckStatus ?? "unknown"), \(WebFormat.relative($0, now: now))"
+            } ?? "never"),
+            Fact(label: "Locks", value: stats.lockState.isEmpty ? "—" : stats.lockState),
+            Fact(label: "Reported", value: WebFormat.relative(stats.reportedAt, now: now)),
+        ]
     }
 
     @Sendable func saveConfig(_ request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+
+/// Rules of the code's shape that Swift's access control cannot state: the
+/// store's `writer` is internal because its extensions live in several
+/// files, so this test keeps SQL and database handles inside `Store/`.
+@Suite struct HouseRulesTests {
+    static let serverSources = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/ResticManagerServer")
+
+    @Test func onlyTheStoreWritesSQLOrTouchesTheDatabaseWriter() throws {
+        let forbidden = ["sql:", "db.execute", ".writer.read", ".writer.write", "Row.fetch", "database.writer"]
+        var offenders: [String] = []
+        let files = FileManager.default.enumerator(at: Self.serverSources, includingPropertiesForKeys: nil)
+        while let url = files?.nextObject() as? URL {
+            guard url.pathExtension == "swift", !url.path.contains("/Store/") else { continue }
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for pattern in forbidden where text.contains(pattern) {
+                offenders.append("\(url.lastPathComponent): \(pattern)")
+            }
+        }
+        #expect(offenders.isEmpty, "move these queries into an intent-named method in Store/: \(offenders)")
+    }
+}
