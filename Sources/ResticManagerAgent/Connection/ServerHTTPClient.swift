@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// A response from ``ServerHTTPClient``.
@@ -34,43 +34,65 @@ public struct ServerHTTPClient: Sendable {
         _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: Data? = nil,
         timeout: Duration = .seconds(30)
     ) async throws -> ServerHTTPResponse {
-        let url = endpoint.apiURL(path)
-        guard URLComponents(string: url)?.host != nil else { throw ServerHTTPError.invalidURL(url) }
-        let seconds = TimeAmount.seconds(max(1, timeout.components.seconds))
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: seconds, read: seconds)
-        // One-shot requests (enroll, the 401 probe): a client each, shut down after.
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            let response = try await send(client, method, url, headers: headers, json: json, timeout: seconds)
-            try await client.shutdown()
+        guard let url = URLComponents(string: endpoint.apiURL(path)), let host = url.host else {
+            throw ServerHTTPError.invalidURL(endpoint.apiURL(path))
+        }
+        let port = url.port ?? (endpoint.usesTLS ? 443 : 80)
+        let sslContext = try tlsConfiguration.map { try NIOSSLContext(configuration: $0) }
+        let timeoutSeconds = Int64(timeout.components.seconds)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(timeoutSeconds))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: sslContext, serverHostname: host))
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await withThrowingTaskGroup(of: ServerHTTPResponse?.self) { group in
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            group.addTask {
+                try await channel.executeThenClose { inbound, outbound in
+                    var head = HTTPRequestHead(version: .http1_1, method: method, uri: url.percentEncodedPath)
+                    head.headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
+                    head.headers.add(name: "Connection", value: "close")
+                    head.headers.add(name: "User-Agent", value: "restic-manager-agent/\(agentVersion)")
+                    for (name, value) in headers { head.headers.add(name: name, value: value) }
+                    if let json {
+                        head.headers.add(name: "Content-Type", value: "application/json")
+                        head.headers.add(name: "Content-Length", value: "\(json.count)")
+                    }
+                    try await outbound.write(.head(head))
+                    if let json { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: json)))) }
+                    try await outbound.write(.end(nil))
+                    var status = 0
+                    var body = Data()
+                    for try await part in inbound {
+                        switch part {
+                        case .head(let response): status = Int(response.status.code)
+                        case .body(let buffer):
+                            guard body.count + buffer.readableBytes <= 1 << 20 else {
+                                throw ServerHTTPError.responseTooLarge
+                            }
+                            body.append(contentsOf: buffer.readableBytesView)
+                        case .end: return ServerHTTPResponse(status: status, body: body)
+                        }
+                    }
+                    throw ServerHTTPError.connectionClosed
+                }
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let response = first else {
+                throw ServerHTTPError.timedOut
+            }
             return response
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-    }
-
-    private func send(
-        _ client: HTTPClient, _ method: HTTPMethod, _ url: String, headers: [(String, String)], json: Data?,
-        timeout: TimeAmount
-    ) async throws -> ServerHTTPResponse {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: "restic-manager-agent/\(agentVersion)")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: json))
-        }
-        do {
-            let response = try await client.execute(request, timeout: timeout)
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return ServerHTTPResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
-        } catch is NIOTooManyBytesError {
-            throw ServerHTTPError.responseTooLarge
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
-            throw ServerHTTPError.timedOut
         }
     }
 }
@@ -79,12 +101,14 @@ public struct ServerHTTPClient: Sendable {
 public enum ServerHTTPError: Error, Sendable, CustomStringConvertible {
     case invalidURL(String)
     case responseTooLarge
+    case connectionClosed
     case timedOut
 
     public var description: String {
         switch self {
         case .invalidURL(let url): "invalid URL \(url)"
         case .responseTooLarge: "response larger than 1 MiB"
+        case .connectionClosed: "the server closed the connection before answering"
         case .timedOut: "no answer in time"
         }
     }
