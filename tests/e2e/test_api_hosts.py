@@ -253,3 +253,25 @@ def test_snapshots_and_stats_reported_by_the_agent(server, admin, viewer):
     assert_error(Anonymous(server).get(f"/api/v1/hosts/{host.host_id}/snapshots"), 401)
     assert_error(Anonymous(server).get(f"/api/v1/hosts/{host.host_id}/stats"), 401)
     assert_api_shape(stats)
+
+
+def test_repository_urls_with_embedded_passwords_are_refused_for_every_backend(server, admin):
+    """A password in the URL would be stored in clear and shown on the host
+    page (issue #14, item 5): `repo_username` / `repo_credential` carry it."""
+    host = enroll_host(admin, hostname="urls")
+    before = admin.get(f"/api/v1/hosts/{host.host_id}/config").json()
+    for url in ["s3:https://AKIAKEY:s3-secret-value@s3.example.com/bucket",
+                "s3:http://KEY:SECRET@127.0.0.1:9000/bucket",
+                "sftp:backup:sftp-secret-value@host.example:/srv/repo",
+                "sftp://backup:sftp-secret-value@host.example//srv/repo",
+                "swift:https://user:pw@example/container",
+                "rest:https://user:pw@rest.example/"]:
+        response = admin.put(f"/api/v1/hosts/{host.host_id}/config", json={"repo_url": url})
+        assert_error(response, 400, "validation_failed", "repo_url")
+        assert "repo_credential" in response.json()["error"]["message"]
+        assert "secret" not in response.text and "pw@" not in response.text
+    assert admin.get(f"/api/v1/hosts/{host.host_id}/config").json() == before
+    for url in ["sftp:backup@host.example:/srv/repo", "s3:https://s3.example.com/bucket", "b2:bucket:path/to/repo",
+                "azure:container:/repo", "gs:bucket:/repo", "rclone:remote:path", "/srv/local-repo"]:
+        response = admin.put(f"/api/v1/hosts/{host.host_id}/config", json={"repo_url": url})
+        assert response.status_code == 200, (url, response.text)

@@ -243,9 +243,28 @@ enum RepositoryURL {
             throw APIError.validation(
                 "repo_url", "must be an absolute path or start with one of \(schemes.joined(separator: " "))")
         }
-        if url.hasPrefix("rest:"), url.contains("@") {
+        if embedsCredentials(url) {
             throw APIError.validation(
                 "repo_url", "must not embed credentials; set repo_username and repo_credential instead")
         }
+    }
+
+    /// Whether a password rides in the URL, where it would be stored in
+    /// clear and shown on the host page: any `@` in a `rest:` URL, and a
+    /// `user:password@` part in a `scheme://` URL (`s3:https://KEY:SECRET@…`)
+    /// or an sftp address (`sftp:user:SECRET@host:/x`). The other backends
+    /// (b2, azure, gs, swift, rclone) take their credentials from the
+    /// environment or their own config, never from the URL.
+    static func embedsCredentials(_ url: String) -> Bool {
+        if url.hasPrefix("rest:") { return url.contains("@") }
+        guard let colon = url.firstIndex(of: ":") else { return false }
+        var rest = url[url.index(after: colon)...]
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        else if url.hasPrefix("sftp:"), rest.hasPrefix("//") { rest = rest.dropFirst(2) }
+        else if !url.hasPrefix("sftp:") { return false }
+        // The authority ends at the first `/`; a password is a `:` before its `@`.
+        let authority = rest.prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@") else { return false }
+        return authority[..<at].contains(":")
     }
 }

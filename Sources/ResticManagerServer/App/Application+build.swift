@@ -41,9 +41,14 @@ public func buildApplication(
     _ options: ServeOptions, logger: Logger, onFirstAdminPassword: @Sendable (String) -> Void
 ) async throws -> some ApplicationProtocol {
     let dataDir = try DataDirectory(path: options.dataDirectory)
+    if let mode = dataDir.tightenedFrom {
+        logger.warning("the data dir was open to other users; made it private (0700)", metadata: [
+            "path": "\(dataDir.path)", "was": "\(String(mode, radix: 8))",
+        ])
+    }
     let key = try dataDir.loadOrCreateKey()
     if key.created { logger.notice("created a new secret key", metadata: ["path": "\(dataDir.keyPath)"]) }
-    let database = try AppDatabase.open(path: dataDir.databasePath)
+    let database = try dataDir.openDatabase()
     return try await buildApplication(
         options, database: database, key: key.key, logger: logger, onFirstAdminPassword: onFirstAdminPassword)
 }
@@ -257,14 +262,39 @@ struct DataDirectory {
     var keyPath: String { path + "/secret.key" }
     var databasePath: String { path + "/restic-manager.sqlite" }
 
+    /// The data dir's mode when it was found open to other users, before it
+    /// was made private; nil when it already was.
+    private(set) var tightenedFrom: Int?
+
     init(path: String) throws {
         self.path = path
+        let manager = FileManager.default
         do {
-            try FileManager.default.createDirectory(
+            try manager.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // It holds password hashes, the audit log and the key: whatever
+            // the umask or whoever made it, only the server's user may enter.
+            let mode = (try manager.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o700
+            if mode & 0o077 != 0 {
+                try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+                tightenedFrom = mode
+            }
         } catch {
             throw ServerStartError.dataDirectory(path: path, reason: "\(error.localizedDescription)")
         }
+    }
+
+    /// Opens the database with files only the server's user can read,
+    /// whatever the umask: new files are created under umask 077 and
+    /// existing ones (database, WAL, shared memory) are set to 0600.
+    func openDatabase() throws -> AppDatabase {
+        let oldMask = umask(0o077)
+        defer { umask(oldMask) }
+        let database = try AppDatabase.open(path: databasePath)
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: databasePath + suffix) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: databasePath + suffix)
+        }
+        return database
     }
 
     func loadOrCreateKey() throws -> (key: SecretKey, created: Bool) {

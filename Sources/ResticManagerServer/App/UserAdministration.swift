@@ -10,7 +10,7 @@ public struct UserAdministration: Sendable {
 
     public init(dataDirectory: String) throws {
         let dataDir = try DataDirectory(path: dataDirectory)
-        database = try AppDatabase.open(path: dataDir.databasePath)
+        database = try dataDir.openDatabase()
         hasher = PasswordHasher()
     }
 
