@@ -45,8 +45,10 @@ public struct LogOptions: ParsableArguments {
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 switch (format, stream) {
-                case (.text, .standardOutput): StreamLogHandler.standardOutput(label: label)
-                case (.text, .standardError): StreamLogHandler.standardError(label: label)
+                case (.text, .standardOutput):
+                    ControlEscapingLogHandler(wrapping: StreamLogHandler.standardOutput(label: label))
+                case (.text, .standardError):
+                    ControlEscapingLogHandler(wrapping: StreamLogHandler.standardError(label: label))
                 case (.json, _): JSONLineLogHandler(label: label, stream: stream)
                 }
             handler.logLevel = level
@@ -81,5 +83,68 @@ struct JSONLineLogHandler: LogHandler {
         else { return }
         data.append(0x0A)
         stream.handle.write(data)
+    }
+}
+
+/// Keeps the text log one event per line: values that came from outside (an
+/// agent's error message, a client's path) may hold a newline that would
+/// forge a log line, or a NUL or terminal escape. Control characters in the
+/// message and every metadata value are written as `\n`, `\u{1b}` and the
+/// like. (The JSON format escapes them already.)
+public struct ControlEscapingLogHandler: LogHandler {
+    private var wrapped: any LogHandler
+
+    public init(wrapping handler: any LogHandler) {
+        wrapped = handler
+    }
+
+    public var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    public var metadata: Logger.Metadata {
+        get { wrapped.metadata }
+        set { wrapped.metadata = newValue.mapValues(Self.escape) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue.map(Self.escape) }
+    }
+
+    public func log(event: LogEvent) {
+        var event = event
+        event.message = Logger.Message(stringLiteral: Self.escape(event.message.description))
+        event.metadata = event.metadata?.mapValues(Self.escape)
+        wrapped.log(event: event)
+    }
+
+    static func escape(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        switch value {
+        case .string(let text): .string(escape(text))
+        case .stringConvertible(let convertible): .string(escape(convertible.description))
+        case .array(let values): .array(values.map(escape))
+        case .dictionary(let values): .dictionary(values.mapValues(escape))
+        }
+    }
+
+    public static func escape(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where isControl(scalar): escaped += "\\u{\(String(scalar.value, radix: 16))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 }

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from conftest import Agent, enroll_host, envelope, get_job, job_logs, now_rfc3339, run_job
+from conftest import Agent, enroll_host, envelope, get_job, job_logs, now_rfc3339, run_job, wait_for
 
 
 def assert_still_serving(agent):
@@ -215,3 +215,17 @@ def test_message_ids_are_de_duplicated_per_host_not_across_hosts(server, admin):
     agent_b.send_acked("repo.stats", REPO_STATS_SHAPE, msg_id="same-id")
     for host in (host_a, host_b):
         assert len(admin.get(f"/api/v1/hosts/{host.host_id}/stats").json()["items"]) == 1
+
+
+def test_an_agents_newline_or_nul_cannot_forge_a_server_log_line(server, admin):
+    """Control characters from outside are escaped in the text log (issue #14, item 4)."""
+    host = enroll_host(admin)
+    agent = Agent(server, host.agent_token)
+    forged = "2026-01-01T00:00:00+0000 critical restic-manager: FORGED by the agent"
+    agent.send("error", {"code": "oops", "message": f"first line\n{forged}\u0000\u001b[2J", "ref_id": ""})
+    wait_for(lambda: "agent reported an error" in server.log_text(), message="the agent's error in the log")
+    raw = server.stdout_path.read_bytes()
+    assert b"\x00" not in raw and b"\x1b" not in raw
+    lines = raw.decode().splitlines()
+    assert not any(line.startswith(forged) for line in lines), "a forged line reached the log"
+    assert any("first line\\n" + forged in line for line in lines), "the message is not kept, escaped, on its line"
