@@ -229,3 +229,11 @@ def test_an_agents_newline_or_nul_cannot_forge_a_server_log_line(server, admin):
     lines = raw.decode().splitlines()
     assert not any(line.startswith(forged) for line in lines), "a forged line reached the log"
     assert any("first line\\n" + forged in line for line in lines), "the message is not kept, escaped, on its line"
+
+
+def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_1007(server, admin):
+    """RFC 6455 §8.1: invalid UTF-8 in a text frame fails the connection (issue #14, item 7)."""
+    host = enroll_host(admin)
+    agent = Agent(server, host.agent_token)
+    agent.ws.send(b'{"type":"heartbeat","id":"\xff\xfe","ts":"2026-01-01T00:00:00Z","payload":{}}', text=True)
+    assert agent.wait_closed() == 1007

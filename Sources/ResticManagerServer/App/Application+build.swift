@@ -105,7 +105,8 @@ public func buildApplication(
 
     var server = HTTPServerBuilder.http1WebSocketUpgrade(
         webSocketRouter: agentRouter,
-        configuration: .init(ws: .init(maxFrameSize: FrameLimits.maxFrameBytes)))
+        // RFC 6455: a text frame that is not UTF-8 closes the socket with 1007.
+        configuration: .init(ws: .init(maxFrameSize: FrameLimits.maxFrameBytes, validateUTF8: true)))
     if let certificate = options.tlsCertificatePath, let keyPath = options.tlsKeyPath {
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
