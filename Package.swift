@@ -123,7 +123,10 @@ let package = Package(
         ),
         // Envelope decoding against JSONDecoder (scripts/bench-codec).
         .executableTarget(name: "restic-manager-codec-bench", dependencies: ["ResticManagerProtocol"]),
-        .testTarget(name: "ResticManagerAgentTests", dependencies: ["ResticManagerAgent"]),
+        .testTarget(
+            name: "ResticManagerAgentTests",
+            dependencies: ["ResticManagerAgent", .product(name: "AsyncAlgorithms", package: "swift-async-algorithms")]
+        ),
         .testTarget(name: "ResticManagerProtocolTests", dependencies: ["ResticManagerProtocol"]),
         .testTarget(name: "ResticManagerCoreTests", dependencies: ["ResticManagerCore"]),
         .testTarget(name: "ResticManagerCryptoTests", dependencies: ["ResticManagerCrypto"]),

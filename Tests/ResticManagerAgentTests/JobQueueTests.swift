@@ -36,10 +36,13 @@ final class FakeRunner: JobRunning {
         return store
     }
 
-    /// Waits on `condition` with the suite-wide deadline helper; a store
-    /// error counts as "not yet".
-    func waitUntil(_ what: Comment, _ condition: () async throws -> Bool) async throws {
-        try await ResticTestSupport.waitUntil(what, timeout: .seconds(10)) { (try? await condition()) ?? false }
+    /// Waits on `condition`, checked again whenever `store`'s outbox changes
+    /// (every job transition and log line goes through it); a store error
+    /// counts as "not yet".
+    func waitUntil(_ what: Comment, store: AgentStateStore, _ condition: () async throws -> Bool) async throws {
+        try await ResticTestSupport.waitUntil(what, timeout: .seconds(10), changes: store.outboxSignal.subscribe()) {
+            (try? await condition()) ?? false
+        }
     }
 
     @Test func jobEventsGoThroughTheOutboxInOrderAndQueuedJobsCanBeCancelled() async throws {
@@ -50,7 +53,7 @@ final class FakeRunner: JobRunning {
         try await store.acceptJob(AcceptedJob(id: "j2", kind: .backup, trigger: .manual, args: ["/other"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 running with its first events") {
+        try await waitUntil("j1 running with its first events", store: store) {
             let running = try await store.job(id: "j1")?.status == .running
             let count = try await store.outboxCount()
             return running && count >= 4
@@ -58,7 +61,7 @@ final class FakeRunner: JobRunning {
         await queue.cancel(jobID: "j2")
         #expect(try await store.job(id: "j2")?.status == .cancelled)
         runner.release.yield()
-        try await waitUntil("j1 succeeded") { try await store.job(id: "j1")?.status == .succeeded }
+        try await waitUntil("j1 succeeded", store: store) { try await store.job(id: "j1")?.status == .succeeded }
         #expect(runner.started.withLock { $0 } == ["j1"])
 
         let messages = try await store.outbox().map { try EnvelopeCodec.decode($0.frame).message }
@@ -83,11 +86,11 @@ final class FakeRunner: JobRunning {
         try await store.acceptJob(AcceptedJob(id: "j1", kind: .backup, trigger: .manual, args: ["/data"]))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 running") { try await store.job(id: "j1")?.status == .running }
-        try await waitUntil("the runner started") { runner.started.withLock { !$0.isEmpty } }
+        try await waitUntil("j1 running", store: store) { try await store.job(id: "j1")?.status == .running }
+        try await waitUntil("the runner started", store: store) { runner.started.withLock { !$0.isEmpty } }
         await queue.cancel(jobID: "j1")
         runner.release.yield()
-        try await waitUntil("j1 cancelled") { try await store.job(id: "j1")?.status == .cancelled }
+        try await waitUntil("j1 cancelled", store: store) { try await store.job(id: "j1")?.status == .cancelled }
     }
 
     @Test func jobWithoutRepositoryFailsClearly() async throws {
@@ -96,7 +99,7 @@ final class FakeRunner: JobRunning {
         try await store.acceptJob(AcceptedJob(id: "j1", kind: .check, trigger: .schedule, scheduleID: "s1"))
         let service = Task { try await queue.run() }
         defer { service.cancel() }
-        try await waitUntil("j1 failed") { try await store.job(id: "j1")?.status == .failed }
+        try await waitUntil("j1 failed", store: store) { try await store.job(id: "j1")?.status == .failed }
         #expect(try await store.job(id: "j1")?.error == "no repository configured for this host")
     }
 

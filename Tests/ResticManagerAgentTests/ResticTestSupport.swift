@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Foundation
 import Logging
 import ResticManagerProtocol
@@ -132,20 +133,27 @@ enum ResticTestSupport {
         return repo
     }
 
-    /// Waits until `condition` holds, polling every 20 ms; fails the test
-    /// after `timeout`.
+    /// Waits until `condition` holds; fails the test after `timeout`. The
+    /// condition is checked again whenever `changes` yields (a store's change
+    /// signal: state the code under test announces), and on a steady tick for
+    /// what nothing announces (a file restic writes, a port a child opens).
     static func waitUntil(
         _ what: Comment,
         timeout: Duration = .seconds(60),
+        changes: AsyncStream<Void>? = nil,
         _ condition: () async -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
+        // With announced changes the tick only bounds the wait by the deadline.
+        let tick = changes == nil ? Duration.milliseconds(20) : .milliseconds(250)
+        let ticks = AsyncTimerSequence(interval: tick, clock: .continuous).map { _ in () }
+        var wakeUps = merge(changes ?? AsyncStream { $0.finish() }, ticks).makeAsyncIterator()
         while !(await condition()) {
             guard ContinuousClock.now < deadline else {
                 Issue.record("timed out waiting for: \(what)")
                 throw CancellationError()
             }
-            try await Task.sleep(for: .milliseconds(20))
+            guard await wakeUps.next() != nil else { throw CancellationError() }
         }
     }
 

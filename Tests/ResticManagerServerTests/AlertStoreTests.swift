@@ -157,11 +157,11 @@ import Testing
 
     @Test func theLogTailKeepsTheNewestWholeLinesWithinTheLimit() {
         let lines = (1...100).map { "line \($0)" }
-        let tail = AppDatabase.logTail(lines, maxBytes: 30)
+        let tail = AppDatabase.logTail(newestFirst: lines.reversed(), maxBytes: 30)
         #expect(tail.utf8.count <= 30)
         #expect(tail.hasSuffix("line 100\n"))
         #expect(!tail.contains("line 96\n"))
-        let huge = AppDatabase.logTail([String(repeating: "x", count: 50_000)], maxBytes: 10_000)
+        let huge = AppDatabase.logTail(newestFirst: [String(repeating: "x", count: 50_000)], maxBytes: 10_000)
         #expect(huge.utf8.count <= 10_000)
     }
 }

@@ -107,7 +107,7 @@ extension AppDatabase {
         }
     }
 
-    /// The last lines of a job's log, at most `maxBytes` of UTF-8, for a ping body.
+    /// The most log a ping body carries, in bytes of UTF-8 (SPEC §9.3: ≤ 10 kB).
     static let pingBodyLimit = 10_000
 
     /// Writes the ping of `event` for the job's schedule if it has a ping
@@ -122,9 +122,9 @@ extension AppDatabase {
         else { return false }
         var body = ""
         if event != .pingStart {
-            let lines = try String.fetchAll(
+            let newestFirst = try String.fetchAll(
                 db, sql: "SELECT payload FROM job_logs WHERE job_id = ? ORDER BY seq DESC LIMIT 200", arguments: [jobID])
-            body = Self.logTail(lines.reversed(), maxBytes: Self.pingBodyLimit)
+            body = Self.logTail(newestFirst: newestFirst, maxBytes: Self.pingBodyLimit)
         }
         try NotificationRecord(
             id: .random(), target: .ping, channelId: nil, scheduleId: scheduleID, event: event, alertId: nil,
@@ -134,11 +134,11 @@ extension AppDatabase {
         return true
     }
 
-    /// The newest whole lines that fit in `maxBytes`.
-    static func logTail(_ lines: some Sequence<String>, maxBytes: Int) -> String {
+    /// The newest whole lines that fit in `maxBytes`, oldest first.
+    static func logTail(newestFirst lines: [String], maxBytes: Int) -> String {
         var kept: [Substring] = []
         var size = 0
-        for line in lines.reversed() {
+        for line in lines {
             let text = line.hasSuffix("\n") ? Substring(line.dropLast()) : Substring(line)
             let cost = text.utf8.count + 1
             if size + cost > maxBytes {
