@@ -21,6 +21,8 @@ public enum Message: Sendable, Equatable {
     case snapshotsReport(SnapshotsReportPayload)
     case repoStats(RepoStatsPayload)
     case agentUpdateAvailable(AgentUpdateAvailablePayload)
+    case snapshotLs(SnapshotLsRequest)
+    case snapshotLsResult(SnapshotLsResult)
     case ack(AckPayload)
     case error(ErrorPayload)
 
@@ -42,6 +44,8 @@ public enum Message: Sendable, Equatable {
         case .snapshotsReport: .snapshotsReport
         case .repoStats: .repoStats
         case .agentUpdateAvailable: .agentUpdateAvailable
+        case .snapshotLs: .snapshotLs
+        case .snapshotLsResult: .snapshotLsResult
         case .ack: .ack
         case .error: .error
         }
@@ -65,6 +69,8 @@ public enum Message: Sendable, Equatable {
         case .snapshotsReport(let payload): payload
         case .repoStats(let payload): payload
         case .agentUpdateAvailable(let payload): payload
+        case .snapshotLs(let payload): payload
+        case .snapshotLsResult(let payload): payload
         case .ack(let payload): payload
         case .error(let payload): payload
         }
@@ -88,6 +94,8 @@ public enum Message: Sendable, Equatable {
         case .snapshotsReport: self = .snapshotsReport(try SnapshotsReportPayload(reading: object))
         case .repoStats: self = .repoStats(try RepoStatsPayload(reading: object))
         case .agentUpdateAvailable: self = .agentUpdateAvailable(try AgentUpdateAvailablePayload(reading: object))
+        case .snapshotLs: self = .snapshotLs(try SnapshotLsRequest(reading: object))
+        case .snapshotLsResult: self = .snapshotLsResult(try SnapshotLsResult(reading: object))
         case .ack: self = .ack(try AckPayload(reading: object))
         case .error: self = .error(try ErrorPayload(reading: object))
         }

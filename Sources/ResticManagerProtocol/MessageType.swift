@@ -23,6 +23,9 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     case snapshotsReport = "snapshots.report"
     case repoStats = "repo.stats"
     case agentUpdateAvailable = "agent.update_available"
+    /// Browse a snapshot folder (SPEC §10.1); a request, not through the outbox.
+    case snapshotLs = "snapshot.ls"
+    case snapshotLsResult = "snapshot.ls.result"
     case ack
     case error
 
@@ -30,9 +33,9 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
     public var direction: MessageDirection {
         switch self {
         case .hello, .heartbeat, .scheduleAck, .commandResult, .jobStarted, .jobProgress, .jobFinished,
-            .logStream, .snapshotsReport, .repoStats:
+            .logStream, .snapshotsReport, .repoStats, .snapshotLsResult:
             .agentToServer
-        case .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .ack:
+        case .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .snapshotLs, .ack:
             .serverToAgent
         case .error:
             .either
@@ -41,8 +44,9 @@ public enum MessageType: String, Sendable, CaseIterable, Codable {
 
     /// Whether the agent keeps this message in its persistent outbox until
     /// the server acks its `id` (SPEC §6.4): every agent → server message
-    /// except `hello` and `heartbeat`.
+    /// except `hello`, `heartbeat` and the answer to a browse request
+    /// (`snapshot.ls.result`: a browse that fails is asked again).
     public var isAcknowledged: Bool {
-        direction == .agentToServer && self != .hello && self != .heartbeat
+        direction == .agentToServer && self != .hello && self != .heartbeat && self != .snapshotLsResult
     }
 }

@@ -131,19 +131,36 @@ struct Run: AsyncParsableCommand {
     @Option(help: "restic executable (a path or a name on PATH; default: restic on PATH).")
     var restic: String?
 
+    @Option(
+        name: .customLong("restore-to"),
+        help: ArgumentHelp(
+            "A folder restores may write into (repeatable). Without it this host refuses every restore.",
+            valueName: "dir"))
+    var restoreTo: [String] = []
+
+    @Flag(help: "Run no pre- or post-hook: a job that has one fails before restic runs.")
+    var noHooks = false
+
     @OptionGroup var trust: ServerTrustOptions
     @OptionGroup var state: StateOptions
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
         if let restic, restic.isEmpty { throw ValidationError("--restic must not be empty") }
+        do {
+            _ = try RestoreTargets(resolving: restoreTo)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() async throws {
         let logger = logOptions.bootstrap(label: "restic-manager-agent", to: .standardError)
         do {
             try await AgentRuntime.run(
-                AgentRunOptions(stateDirectory: state.stateDir, resticPath: restic, caFile: trust.caFile, insecure: trust.insecure),
+                AgentRunOptions(
+                    stateDirectory: state.stateDir, resticPath: restic, caFile: trust.caFile, insecure: trust.insecure,
+                    restoreTo: restoreTo, hooksAllowed: !noHooks),
                 logger: logger)
         } catch {
             throw CommandFailure(error.description)

@@ -16,6 +16,9 @@ public protocol ServerMessageHandling: Sendable {
     /// it itself (a `command.run` of an unknown kind is refused with
     /// `command.result`), false to let the connection answer `error`.
     func handleUndecodable(_ text: String, error: EnvelopeDecodingError) async -> Bool
+    /// Answers a browse request (`snapshot.ls`). Called concurrently, beside
+    /// the reader: a slow listing must not hold up other messages.
+    func answer(_ request: SnapshotLsRequest) async -> SnapshotLsResult
 }
 
 /// The agent's link to the server (SPEC §4): a WebSocket to
@@ -229,7 +232,19 @@ actor ConnectionSession {
         }
     }
 
+    /// Reads until the socket ends. Browse requests are answered by child
+    /// tasks straight onto the socket (not through the outbox); they are
+    /// cancelled with the connection.
     private nonisolated func read(_ inbound: WebSocketInboundStream, replies: AsyncChannel<String>) async throws {
+        try await withThrowingDiscardingTaskGroup { browses in
+            defer { browses.cancelAll() }
+            try await read(inbound, replies: replies, browses: &browses)
+        }
+    }
+
+    private nonisolated func read(
+        _ inbound: WebSocketInboundStream, replies: AsyncChannel<String>, browses: inout ThrowingDiscardingTaskGroup<any Error>
+    ) async throws {
         for try await message in inbound.messages(maxSize: FrameLimits.maxFrameBytes) {
             guard case .text(let text) = message else {
                 await replies.send(errorFrame(.badMessage, "binary frames are not part of the protocol", refID: nil))
@@ -257,6 +272,12 @@ actor ConnectionSession {
             case .scheduleSet:
                 await handler.handle(envelope)
                 await markHelloAnswered()
+            case .snapshotLs(let request):
+                let handler = self.handler
+                browses.addTask {
+                    let result = await handler.answer(request)
+                    await replies.send(EnvelopeCodec.encode(Envelope(message: .snapshotLsResult(result))))
+                }
             default:
                 if envelope.message.type.direction == .agentToServer {
                     await replies.send(errorFrame(

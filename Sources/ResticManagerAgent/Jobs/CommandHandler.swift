@@ -16,10 +16,19 @@ public struct CommandRefusal: Error, Sendable, Equatable, CustomStringConvertibl
 /// Decides whether a `command.run` can be accepted, and what job it becomes.
 public enum CommandValidation {
     public static func job(
-        for run: CommandRunPayload, config: StoredConfig, schedules: StoredScheduleSet, now: Date = Date()
+        for run: CommandRunPayload, config: StoredConfig, schedules: StoredScheduleSet,
+        restoreTargets: RestoreTargets = .none, now: Date = Date()
     ) -> Result<AcceptedJob, CommandRefusal> {
-        if run.kind == .restore { return .failure(CommandRefusal("job kind restore is not supported by this agent")) }
-        guard config.hasRepository else {
+        var restore: RestoreRequest?
+        if run.kind == .restore {
+            switch restoreRequest(of: run, restoreTargets: restoreTargets) {
+            case .success(let checked): restore = checked
+            case .failure(let refusal): return .failure(refusal)
+            }
+        } else if run.restore != nil || run.source != nil {
+            return .failure(CommandRefusal("restore and source are only allowed on a restore job"))
+        }
+        guard run.source != nil || config.hasRepository else {
             return .failure(CommandRefusal("no repository configured for this host"))
         }
         var schedule: Schedule?
@@ -37,13 +46,35 @@ public enum CommandValidation {
         }
         let job = AcceptedJob(
             id: run.jobID, kind: run.kind, trigger: .manual, scheduleID: schedule?.id ?? run.scheduleID,
-            args: run.args, schedule: schedule, status: .queued, queuedAt: now)
+            args: run.args, schedule: schedule, restore: restore, source: run.source, status: .queued, queuedAt: now)
         do {
             _ = try ResticCommandBuilder.arguments(for: JobSpecFactory.spec(for: job))
         } catch {
             return .failure(CommandRefusal(error.reason))
         }
         return .success(job)
+    }
+
+    /// A restore's request with its target resolved, when this host allows
+    /// a restore there (SPEC §10.3); the host's consent comes first.
+    static func restoreRequest(
+        of run: CommandRunPayload, restoreTargets: RestoreTargets
+    ) -> Result<RestoreRequest, CommandRefusal> {
+        guard !restoreTargets.folders.isEmpty else { return .failure(CommandRefusal(RestoreTargets.notAllowed)) }
+        guard var restore = run.restore else {
+            return .failure(CommandRefusal("a restore needs a snapshot_id and a target"))
+        }
+        if let problem = RestoreArguments.problem(restore) { return .failure(CommandRefusal("bad \(problem)")) }
+        if let source = run.source, source.repoURL.isEmpty || source.repoPassword.isEmpty {
+            return .failure(CommandRefusal("the source repository needs a repo_url and a repo_password"))
+        }
+        switch restoreTargets.check(restore.target) {
+        case .success(let resolved):
+            restore.target = resolved
+            return .success(restore)
+        case .failure(let refusal):
+            return .failure(refusal)
+        }
     }
 }
 
@@ -53,12 +84,19 @@ public struct CommandHandler: ServerMessageHandling {
     let queue: JobQueue
     /// Wakes the scheduler when the schedule set changes.
     let schedulesChanged: ChangeSignal
+    let restoreTargets: RestoreTargets
+    let browser: SnapshotBrowser?
     let logger: Logger
 
-    public init(store: AgentStateStore, queue: JobQueue, schedulesChanged: ChangeSignal, logger: Logger) {
+    public init(
+        store: AgentStateStore, queue: JobQueue, schedulesChanged: ChangeSignal, restoreTargets: RestoreTargets = .none,
+        browser: SnapshotBrowser? = nil, logger: Logger
+    ) {
         self.store = store
         self.queue = queue
         self.schedulesChanged = schedulesChanged
+        self.restoreTargets = restoreTargets
+        self.browser = browser
         self.logger = logger
     }
 
@@ -99,7 +137,10 @@ public struct CommandHandler: ServerMessageHandling {
             try await store.enqueue([.commandResult(CommandResultPayload(jobID: run.jobID, accepted: true))])
             return
         }
-        switch CommandValidation.job(for: run, config: try await store.config(), schedules: try await store.scheduleSet()) {
+        let validation = CommandValidation.job(
+            for: run, config: try await store.config(), schedules: try await store.scheduleSet(),
+            restoreTargets: restoreTargets)
+        switch validation {
         case .success(let job):
             try await store.acceptJob(job, reply: .commandResult(CommandResultPayload(jobID: job.id, accepted: true)))
             logger.info("job accepted", metadata: ["job_id": "\(job.id)", "kind": "\(job.kind.rawValue)"])
@@ -110,6 +151,29 @@ public struct CommandHandler: ServerMessageHandling {
                 .commandResult(CommandResultPayload(jobID: run.jobID, accepted: false, error: refusal.reason))
             ])
         }
+    }
+
+    public func answer(_ request: SnapshotLsRequest) async -> SnapshotLsResult {
+        let path = RestoreArguments.normalizedFolder(request.path)
+        guard let browser else {
+            return .failure(requestID: request.requestID, path: path, .failed, "restic is not installed on this host")
+        }
+        let repository: RepositoryConfig
+        if let source = request.source {
+            repository = RepositoryConfig(source: source)
+        } else {
+            guard let config = try? await store.config(), config.hasRepository else {
+                return .failure(requestID: request.requestID, path: path, .failed,
+                                "no repository configured for this host")
+            }
+            repository = JobSpecFactory.repository(from: config)
+        }
+        let result = await browser.list(request, repository: repository)
+        logger.info("snapshot folder listed", metadata: [
+            "snapshot_id": "\(request.snapshotID)", "path": "\(path)", "nodes": "\(result.nodes.count)",
+            "error": "\(result.error ?? "")",
+        ])
+        return result
     }
 
     /// A `command.run` whose kind this agent does not know is refused with

@@ -18,6 +18,7 @@ public actor JobQueue: Service {
     let store: AgentStateStore
     let runner: any JobRunning
     let reporter: (any RepositoryReporting)?
+    let restoreTargets: RestoreTargets
     let logger: Logger
     /// Wakes the queue when a job is accepted or a report is requested.
     public nonisolated let wake = ChangeSignal()
@@ -26,10 +27,14 @@ public actor JobQueue: Service {
     private var cancelRequested: Set<String> = []
     private var reportRequested = false
 
-    public init(store: AgentStateStore, runner: any JobRunning, reporter: (any RepositoryReporting)?, logger: Logger) {
+    public init(
+        store: AgentStateStore, runner: any JobRunning, reporter: (any RepositoryReporting)?,
+        restoreTargets: RestoreTargets = .none, logger: Logger
+    ) {
         self.store = store
         self.runner = runner
         self.reporter = reporter
+        self.restoreTargets = restoreTargets
         self.logger = logger
     }
 
@@ -110,13 +115,20 @@ public actor JobQueue: Service {
             return
         }
         logger.info("job started", metadata: ["trigger": "\(job.trigger.rawValue)"])
-        guard config.hasRepository else {
+        guard job.source != nil || config.hasRepository else {
             await finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode,
                                    error: "no repository configured for this host"), logger: logger)
             return
         }
+        if let restore = job.restore, case .failure(let refusal) = restoreTargets.check(restore.target) {
+            // Checked again now: the target may have filled up (or been
+            // swapped for a link) while the job waited in the queue.
+            await finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode, error: refusal.reason),
+                         logger: logger)
+            return
+        }
         let spec = JobSpecFactory.spec(for: job)
-        let repository = JobSpecFactory.repository(from: config)
+        let repository = JobSpecFactory.repository(for: job, config: config)
         let store = self.store
         let runner = self.runner
         let jobLogger = logger

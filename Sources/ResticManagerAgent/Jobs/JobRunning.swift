@@ -44,7 +44,13 @@ public enum JobSpecFactory {
                 excludes: schedule.excludes, tags: schedule.tags, retentionPolicy: schedule.retentionPolicy,
                 options: schedule.options, preHook: schedule.preHook ?? "", postHook: schedule.postHook ?? "")
         }
-        return JobSpec(jobID: job.id, kind: job.kind, scheduleID: job.scheduleID, paths: job.args)
+        return JobSpec(jobID: job.id, kind: job.kind, scheduleID: job.scheduleID, paths: job.args, restore: job.restore)
+    }
+
+    /// The repository a job reads: a cross-host restore's source, else the
+    /// host's own.
+    public static func repository(for job: AcceptedJob, config: StoredConfig) -> RepositoryConfig {
+        job.source.map(RepositoryConfig.init(source:)) ?? repository(from: config)
     }
 
     /// The repository settings a job runs with.

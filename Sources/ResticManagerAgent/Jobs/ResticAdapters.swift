@@ -4,8 +4,11 @@ import ResticManagerProtocol
 
 /// Connects the queue's protocols to the restic implementations.
 enum ResticAdapters {
-    static func make(_ installation: ResticInstallation, logger: Logger) -> (any JobRunning, any RepositoryReporting) {
-        (JobExecutor(restic: installation, logger: logger), RepositoryReporter(restic: installation, logger: logger))
+    static func make(
+        _ installation: ResticInstallation, hooksAllowed: Bool, logger: Logger
+    ) -> (any JobRunning, any RepositoryReporting) {
+        (JobExecutor(restic: installation, hooksAllowed: hooksAllowed, logger: logger),
+         RepositoryReporter(restic: installation, logger: logger))
     }
 }
 

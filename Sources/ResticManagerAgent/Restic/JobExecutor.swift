@@ -15,16 +15,23 @@ public struct JobExecutor: Sendable {
     public let hookTimeout: Duration
     public let cancelGrace: Duration
     public let progressInterval: Duration
+    /// False with `run --no-hooks`: a job with a hook fails before anything runs.
+    public let hooksAllowed: Bool
     private let logger: Logger
+
+    /// What a job with a hook fails with on a host that runs none (SPEC §10.3).
+    public static let hooksNotAllowed = "hooks are not allowed on this host (agent started with --no-hooks)"
 
     public init(
         restic: ResticInstallation,
         hookTimeout: Duration = .seconds(3600),
         cancelGrace: Duration = .seconds(30),
         progressInterval: Duration = .milliseconds(500),
+        hooksAllowed: Bool = true,
         logger: Logger
     ) {
         self.restic = restic
+        self.hooksAllowed = hooksAllowed
         self.hookTimeout = hookTimeout
         self.cancelGrace = cancelGrace
         self.progressInterval = progressInterval
@@ -59,6 +66,10 @@ public struct JobExecutor: Sendable {
             let reason = scrubber.scrub(error.reason)
             logger.warning("job refused", metadata: ["reason": "\(reason)"])
             return JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode, error: reason)
+        }
+        if !hooksAllowed, !spec.preHook.isEmpty || !spec.postHook.isEmpty {
+            logger.warning("job refused", metadata: ["reason": "\(Self.hooksNotAllowed)"])
+            return JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode, error: Self.hooksNotAllowed)
         }
         if Task.isCancelled {
             return JobOutcome(status: .cancelled, exitCode: JobOutcome.noExitCode, error: "cancelled before it started")
@@ -189,7 +200,7 @@ public struct JobExecutor: Sendable {
         for event in interpreter.finish(at: clock.now) {
             await emit(event)
         }
-        return ResticOutcomeMapper.outcome(
+        var outcome = ResticOutcomeMapper.outcome(
             kind: spec.kind,
             termination: result.termination,
             stopReason: result.stopReason,
@@ -198,5 +209,11 @@ public struct JobExecutor: Sendable {
             stderrTail: interpreter.stderrTail,
             repositoryURL: repository.url
         )
+        if spec.kind == .restore, let target = spec.restore?.target, outcome.status == .succeeded {
+            let restored = RestoredFiles.scan(target: target)
+            for line in restored.logLines(target: target) { await emit(.log(.stdout, scrubber.scrub(line))) }
+            if outcome.stats == nil { outcome.stats = restored.stats }
+        }
+        return outcome
     }
 }

@@ -22,6 +22,8 @@ public struct JobSpec: Sendable, Equatable {
     public var preHook: String
     /// Shell command run after restic, whatever happened; empty for none.
     public var postHook: String
+    /// What a `restore` restores and where. Ignored by the other kinds.
+    public var restore: RestoreRequest?
 
     public init(
         jobID: String,
@@ -33,7 +35,8 @@ public struct JobSpec: Sendable, Equatable {
         retentionPolicy: RawJSON? = nil,
         options: RawJSON? = nil,
         preHook: String = "",
-        postHook: String = ""
+        postHook: String = "",
+        restore: RestoreRequest? = nil
     ) {
         self.jobID = jobID
         self.kind = kind
@@ -45,6 +48,7 @@ public struct JobSpec: Sendable, Equatable {
         self.options = options
         self.preHook = preHook
         self.postHook = postHook
+        self.restore = restore
     }
 }
 

@@ -1,3 +1,5 @@
+import ResticManagerProtocol
+
 /// Where a host's restic repository is and how to open it: the agent's
 /// view of the host config the server pushes with `config.update`.
 ///
@@ -50,5 +52,14 @@ extension RepositoryConfig: CustomStringConvertible, CustomDebugStringConvertibl
                 "hookShell": hookShell,
             ]
         )
+    }
+}
+
+extension RepositoryConfig {
+    /// Another host's repository, for a cross-host restore or browse; hooks
+    /// never run with it.
+    init(source: RepositorySource) {
+        self.init(url: source.repoURL, password: source.repoPassword, username: source.repoUsername,
+                  credential: source.repoCredential)
     }
 }

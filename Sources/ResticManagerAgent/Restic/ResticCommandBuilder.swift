@@ -59,7 +59,7 @@ public enum ResticCommandBuilder {
         case .`init`:
             arguments = ["init"]
         case .restore:
-            throw JobSpecError(reason: "restore jobs are not supported by this agent yet")
+            arguments = try restoreArguments(spec.restore)
         }
 
         if compresses, let compression = options.compression, resticVersion?.supportsCompression ?? true {
@@ -166,6 +166,29 @@ public enum ResticCommandBuilder {
         var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// `restore SNAPSHOT --json --target=T [--include=…] [--verify]`. restic
+    /// reads `--include` as a pattern, so `*?[\` in a path are escaped and
+    /// a name with them restores only itself. `--json` gives progress from
+    /// restic 0.16 on; 0.14 ignores it.
+    private static func restoreArguments(_ restore: RestoreRequest?) throws(JobSpecError) -> [String] {
+        guard let restore else { throw JobSpecError(reason: "a restore needs a snapshot_id and a target") }
+        if let problem = RestoreArguments.problem(restore) { throw JobSpecError(reason: "bad \(problem)") }
+        var arguments = ["restore", restore.snapshotID, "--json", "--target=\(restore.target)"]
+        arguments += restore.include.map { "--include=\(escapePattern($0))" }
+        if restore.verify { arguments.append("--verify") }
+        return arguments
+    }
+
+    /// A literal path as a restic filter pattern (Go's `filepath.Match`).
+    static func escapePattern(_ path: String) -> String {
+        var escaped = ""
+        for character in path {
+            if "*?[\\".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
     }
 
     private static func checkBackupFields(_ spec: JobSpec) throws(JobSpecError) {

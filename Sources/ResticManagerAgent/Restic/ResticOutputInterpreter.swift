@@ -115,12 +115,13 @@ struct ResticOutputInterpreter {
 
     private func progress(fromStatus status: JSONValue, at now: ContinuousClock.Instant) -> JobProgressPayload? {
         guard let percent = status["percent_done"]?.doubleValue else { return nil }
-        let bytesDone = status["bytes_done"]?.int64Value ?? 0
+        // A restore (restic ≥ 0.16) says `…_restored` where a backup says `…_done`.
+        let bytesDone = status["bytes_done"]?.int64Value ?? status["bytes_restored"]?.int64Value ?? 0
         let elapsed = (now - startedAt) / .seconds(1)
         return JobProgressPayload(
             jobID: jobID,
             percentDone: min(max(percent, 0), 1),
-            filesDone: status["files_done"]?.int64Value ?? 0,
+            filesDone: status["files_done"]?.int64Value ?? status["files_restored"]?.int64Value ?? 0,
             totalFiles: status["total_files"]?.int64Value ?? 0,
             bytesDone: bytesDone,
             totalBytes: status["total_bytes"]?.int64Value ?? 0,
@@ -130,8 +131,8 @@ struct ResticOutputInterpreter {
     }
 
     private func progress(fromSummary summary: JSONValue) -> JobProgressPayload? {
-        guard let files = summary["total_files_processed"]?.int64Value,
-            let bytes = summary["total_bytes_processed"]?.int64Value
+        guard let files = summary["total_files_processed"]?.int64Value ?? summary["files_restored"]?.int64Value,
+            let bytes = summary["total_bytes_processed"]?.int64Value ?? summary["bytes_restored"]?.int64Value
         else { return nil }
         let duration = summary["total_duration"]?.doubleValue ?? 0
         return JobProgressPayload(

@@ -9,12 +9,21 @@ public struct AgentRunOptions: Sendable {
     public var resticPath: String?
     public var caFile: String?
     public var insecure: Bool
+    /// `--restore-to`: the folders restores may write into (none by default).
+    public var restoreTo: [String]
+    /// False with `--no-hooks`: the agent runs no hook at all.
+    public var hooksAllowed: Bool
 
-    public init(stateDirectory: String, resticPath: String?, caFile: String?, insecure: Bool) {
+    public init(
+        stateDirectory: String, resticPath: String?, caFile: String?, insecure: Bool, restoreTo: [String] = [],
+        hooksAllowed: Bool = true
+    ) {
         self.stateDirectory = stateDirectory
         self.resticPath = resticPath
         self.caFile = caFile
         self.insecure = insecure
+        self.restoreTo = restoreTo
+        self.hooksAllowed = hooksAllowed
     }
 }
 
@@ -23,6 +32,7 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
     case state(AgentStateError)
     case endpoint(ServerEndpointError)
     case caFileUnreadable(String)
+    case restoreTargets(RestoreTargetsError)
     case startup(String)
 
     public var description: String {
@@ -30,6 +40,7 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
         case .state(let error): error.description
         case .endpoint(let error): error.description
         case .caFileUnreadable(let path): "cannot read CA file \(path)"
+        case .restoreTargets(let error): error.description
         case .startup(let why): why
         }
     }
@@ -39,6 +50,12 @@ public enum AgentRunError: Error, Sendable, CustomStringConvertible {
 /// `ServiceGroup` until SIGTERM or SIGINT.
 public enum AgentRuntime {
     public static func run(_ options: AgentRunOptions, logger: Logger) async throws(AgentRunError) {
+        let restoreTargets: RestoreTargets
+        do {
+            restoreTargets = try RestoreTargets(resolving: options.restoreTo)
+        } catch {
+            throw .restoreTargets(error)
+        }
         let (store, credential, endpoint) = try await openState(options)
         try await recoverInterruptedJobs(store, logger: logger)
         let installation = await ResticInstallation.locate(configuredPath: options.resticPath)
@@ -46,14 +63,18 @@ public enum AgentRuntime {
 
         let facts = HostFacts.current()
         let resticVersion = installation?.version ?? ""
-        let queue = JobQueue(store: store, runner: runner, reporter: reporter, logger: logger)
+        let queue = JobQueue(
+            store: store, runner: runner, reporter: reporter, restoreTargets: restoreTargets, logger: logger)
         let schedulesChanged = ChangeSignal()
-        let handler = CommandHandler(store: store, queue: queue, schedulesChanged: schedulesChanged, logger: logger)
+        let handler = CommandHandler(
+            store: store, queue: queue, schedulesChanged: schedulesChanged, restoreTargets: restoreTargets,
+            browser: installation.map { SnapshotBrowser(restic: $0, logger: logger) }, logger: logger)
         let hello: @Sendable () async -> HelloPayload = {
             HelloPayload(
                 agentVersion: agentVersion, resticVersion: resticVersion, hostname: facts.hostname, os: facts.os,
                 arch: facts.arch, bootTime: facts.bootTime, timezone: HostFacts.timezoneIdentifier(),
-                activeJobs: (try? await store.activeJobIDs()) ?? [])
+                activeJobs: (try? await store.activeJobIDs()) ?? [], restoreTargets: restoreTargets.folders,
+                hooksAllowed: options.hooksAllowed)
         }
         let connection = AgentConnection(
             endpoint: endpoint, token: credential.agentToken, caFile: options.caFile, store: store, handler: handler,
@@ -63,6 +84,8 @@ public enum AgentRuntime {
         logger.info("agent starting", metadata: [
             "version": "\(agentVersion)", "host_id": "\(credential.hostID)", "server": "\(endpoint.baseURL)",
             "state_dir": "\(options.stateDirectory)", "timezone": "\(facts.timezone)",
+            "restore_to": "\(restoreTargets.folders.isEmpty ? "(none)" : restoreTargets.folders.joined(separator: ","))",
+            "hooks": "\(options.hooksAllowed ? "allowed" : "off (--no-hooks)")",
         ])
         let group = ServiceGroup(
             configuration: .init(
@@ -131,6 +154,6 @@ public enum AgentRuntime {
             return (MissingResticRunner(configuredPath: options.resticPath), nil)
         }
         logger.info("using restic", metadata: ["path": "\(installation.path)", "version": "\(installation.version)"])
-        return ResticAdapters.make(installation, logger: logger)
+        return ResticAdapters.make(installation, hooksAllowed: options.hooksAllowed, logger: logger)
     }
 }

@@ -192,15 +192,20 @@ public struct AgentStateStore: Sendable {
     /// `command.result`) in the same transaction.
     public func acceptJob(_ job: AcceptedJob, reply: Message? = nil) async throws {
         let args = String(decoding: try Self.jsonEncoder.encode(job.args), as: UTF8.self)
-        let schedule = try job.schedule.map { String(decoding: try Self.jsonEncoder.encode($0), as: UTF8.self) }
+        func json(_ value: (some Encodable)?) throws -> String? {
+            try value.map { String(decoding: try Self.jsonEncoder.encode($0), as: UTF8.self) }
+        }
+        let schedule = try json(job.schedule)
+        let restore = try json(job.restore)
+        let source = try json(job.source)
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO jobs (id, kind, trigger, schedule_id, args, schedule, status, queued_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO jobs (id, kind, trigger, schedule_id, args, schedule, restore, source, status, queued_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [job.id, job.kind.rawValue, job.trigger.rawValue, job.scheduleID, args, schedule,
-                            job.status.rawValue, job.queuedAt])
+                arguments: [job.id, job.kind.rawValue, job.trigger.rawValue, job.scheduleID, args, schedule, restore,
+                            source, job.status.rawValue, job.queuedAt])
             if let reply { try Self.enqueue(db, reply, at: Date()) }
         }
         if reply != nil { outboxSignal.notify() }
@@ -337,7 +342,8 @@ public struct AgentStateStore: Sendable {
         _ db: Database, id: String, status: JobStatus, exitCode: Int, error: String?, stats: RawJSON?, at date: Date
     ) throws {
         try db.execute(
-            sql: "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, error = ? WHERE id = ?",
+            // A cross-host restore's source secrets are not kept past the job.
+            sql: "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, error = ?, source = NULL WHERE id = ?",
             arguments: [status.rawValue, date, exitCode, error, id])
         try enqueue(
             db,
@@ -373,6 +379,8 @@ public struct AgentStateStore: Sendable {
         let decoder = JSONDecoder()
         let argsText: String = row["args"]
         let scheduleText: String? = row["schedule"]
+        let restoreText: String? = row["restore"]
+        let sourceText: String? = row["source"]
         guard let kind = JobKind(rawValue: row["kind"]), let trigger = JobTrigger(rawValue: row["trigger"]),
             let status = JobStatus(rawValue: row["status"])
         else { throw AgentStateError.corrupt("job \(row["id"] as String? ?? "?") has an unknown kind or status") }
@@ -380,6 +388,8 @@ public struct AgentStateStore: Sendable {
             id: row["id"], kind: kind, trigger: trigger, scheduleID: row["schedule_id"],
             args: try decoder.decode([String].self, from: Data(argsText.utf8)),
             schedule: try scheduleText.map { try decoder.decode(Schedule.self, from: Data($0.utf8)) },
+            restore: try restoreText.map { try decoder.decode(RestoreRequest.self, from: Data($0.utf8)) },
+            source: try sourceText.map { try decoder.decode(RepositorySource.self, from: Data($0.utf8)) },
             status: status, queuedAt: row["queued_at"], startedAt: row["started_at"], finishedAt: row["finished_at"],
             exitCode: row["exit_code"], error: row["error"])
     }
@@ -540,7 +550,8 @@ enum OutboxCoding {
         case .jobProgress(let p): p.jobID
         case .jobFinished(let p): p.jobID
         case .logStream(let p): p.jobID
-        case .hello, .error, .heartbeat, .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .ack:
+        case .hello, .error, .heartbeat, .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable,
+            .snapshotLs, .snapshotLsResult, .ack:
             throw OutboxCodingError(type: message.type)
         }
     }

@@ -101,6 +101,15 @@ enum StateMigrations {
             try db.execute(sql: "DROP TABLE outbox")
             try db.execute(sql: "ALTER TABLE outbox_frames RENAME TO outbox")
         }
+        migrator.registerMigration("v3-restore-jobs") { db in
+            // A restore's request, and for a cross-host restore the source
+            // repository (with its secrets, until the job ends).
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN restore TEXT;
+                    ALTER TABLE jobs ADD COLUMN source TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -90,6 +90,12 @@ public struct AcceptedJob: Sendable, Equatable {
     /// The schedule's definition as it was when the job was accepted, so
     /// that a schedule change does not alter a queued job.
     public var schedule: Schedule?
+    /// What a `restore` restores and where; its target is the resolved
+    /// path the agent's own check allowed.
+    public var restore: RestoreRequest?
+    /// Another host's repository for a cross-host restore. Sensitive: kept
+    /// in the private state only until the job ends.
+    public var source: RepositorySource?
     public var status: JobStatus
     public var queuedAt: Date
     public var startedAt: Date?
@@ -99,7 +105,8 @@ public struct AcceptedJob: Sendable, Equatable {
 
     public init(
         id: String, kind: JobKind, trigger: JobTrigger, scheduleID: String? = nil, args: [String] = [],
-        schedule: Schedule? = nil, status: JobStatus = .queued, queuedAt: Date = Date(), startedAt: Date? = nil,
+        schedule: Schedule? = nil, restore: RestoreRequest? = nil, source: RepositorySource? = nil,
+        status: JobStatus = .queued, queuedAt: Date = Date(), startedAt: Date? = nil,
         finishedAt: Date? = nil, exitCode: Int? = nil, error: String? = nil
     ) {
         self.id = id
@@ -108,6 +115,8 @@ public struct AcceptedJob: Sendable, Equatable {
         self.scheduleID = scheduleID
         self.args = args
         self.schedule = schedule
+        self.restore = restore
+        self.source = source
         self.status = status
         self.queuedAt = queuedAt
         self.startedAt = startedAt

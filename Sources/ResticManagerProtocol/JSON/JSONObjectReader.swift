@@ -260,6 +260,20 @@ struct JSONObjectReader {
         return result
     }
 
+    /// A nested object added to v1 as optional: missing or `null` reads as nil.
+    func optionalObject<T: WirePayload>(_ key: StaticString, as type: T.Type) throws(PayloadShapeError) -> T? {
+        guard let value = presentValue(key) else { return nil }
+        guard document.nodes[value].kind == .object else { throw mismatch(key, expected: "object", at: value) }
+        return try T(reading: JSONObjectReader(document: document, index: value, path: fieldPath(key)))
+    }
+
+    /// A boolean added to v1 as optional: missing or `null` reads as nil,
+    /// so "not sent" stays distinct from `false`.
+    func optionalBool(_ key: StaticString) throws(PayloadShapeError) -> Bool? {
+        guard presentValue(key) != nil else { return nil }
+        return try bool(key)
+    }
+
     /// The verbatim text of any value (Go's `json.RawMessage`), or nil when
     /// the member is missing. An explicit `null` is kept as the text `null`,
     /// as Go keeps it.

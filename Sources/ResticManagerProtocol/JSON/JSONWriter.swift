@@ -210,6 +210,19 @@ struct JSONWriter {
         writeRaw(value)
     }
 
+    /// A nested object added to v1 as optional: nil is left out.
+    mutating func optionalObject<T: WirePayload>(_ name: StaticString, _ value: T?) {
+        guard let value else { return }
+        key(name)
+        object { value.writeMembers(to: &$0) }
+    }
+
+    /// A boolean added to v1 as optional: nil is left out, false is written.
+    mutating func optionalBool(_ name: StaticString, _ value: Bool?) {
+        guard let value else { return }
+        bool(name, value)
+    }
+
     /// A Go slice-of-struct field without `omitempty`.
     mutating func objects<T: WirePayload>(_ name: StaticString, _ value: [T]) {
         key(name)

@@ -23,6 +23,12 @@ public struct HelloPayload: Sendable, Equatable {
     /// this host that are not listed (`agent restarted during job`). An
     /// addition to v1; nil (not sent) means "don't infer anything".
     public var activeJobs: [String]?
+    /// The folders this host lets restores write into (`--restore-to`,
+    /// SPEC §10.3), resolved. An addition to v1; nil when not sent.
+    public var restoreTargets: [String]?
+    /// False when the agent runs no hooks (`--no-hooks`). An addition to
+    /// v1; nil (not sent) means hooks run.
+    public var hooksAllowed: Bool?
 
     public init(
         protocolVersion: Int = ProtocolVersion.current,
@@ -33,7 +39,9 @@ public struct HelloPayload: Sendable, Equatable {
         arch: String,
         bootTime: Date? = nil,
         timezone: String? = nil,
-        activeJobs: [String]? = nil
+        activeJobs: [String]? = nil,
+        restoreTargets: [String]? = nil,
+        hooksAllowed: Bool? = nil
     ) {
         self.protocolVersion = protocolVersion
         self.agentVersion = agentVersion
@@ -44,6 +52,8 @@ public struct HelloPayload: Sendable, Equatable {
         self.bootTime = bootTime
         self.timezone = timezone
         self.activeJobs = activeJobs
+        self.restoreTargets = restoreTargets
+        self.hooksAllowed = hooksAllowed
     }
 }
 
@@ -58,6 +68,8 @@ extension HelloPayload: WirePayload, Codable {
         bootTime = try object.optionalTime("boot_time")
         timezone = try object.optionalString("timezone")
         activeJobs = try object.optionalStrings("active_jobs")
+        restoreTargets = try object.optionalStrings("restore_targets")
+        hooksAllowed = try object.optionalBool("hooks_allowed")
     }
 
     func writeMembers(to writer: inout JSONWriter) {
@@ -70,6 +82,8 @@ extension HelloPayload: WirePayload, Codable {
         writer.optionalTime("boot_time", bootTime)
         writer.omitEmptyString("timezone", timezone)
         writer.optionalStrings("active_jobs", activeJobs)
+        writer.optionalStrings("restore_targets", restoreTargets)
+        writer.optionalBool("hooks_allowed", hooksAllowed)
     }
 
     public init(from decoder: any Decoder) throws { self = try WirePayloadCodable.decode(Self.self, from: decoder) }

@@ -9,12 +9,22 @@ public struct CommandRunPayload: Sendable, Equatable {
     public var args: [String]
     /// Run this schedule's definition (an addition to v1). Nil for ad-hoc jobs.
     public var scheduleID: String?
+    /// What a `restore` job restores and where (an addition to v1).
+    public var restore: RestoreRequest?
+    /// The repository holding the snapshot when it is another host's (an
+    /// addition to v1); nil for this host's own. Sensitive.
+    public var source: RepositorySource?
 
-    public init(jobID: String, kind: JobKind, args: [String] = [], scheduleID: String? = nil) {
+    public init(
+        jobID: String, kind: JobKind, args: [String] = [], scheduleID: String? = nil, restore: RestoreRequest? = nil,
+        source: RepositorySource? = nil
+    ) {
         self.jobID = jobID
         self.kind = kind
         self.args = args
         self.scheduleID = scheduleID
+        self.restore = restore
+        self.source = source
     }
 }
 
@@ -24,6 +34,8 @@ extension CommandRunPayload: WirePayload, Codable {
         kind = try object.enumeration("kind", as: JobKind.self)
         args = try object.strings("args")
         scheduleID = try object.optionalString("schedule_id")
+        restore = try object.optionalObject("restore", as: RestoreRequest.self)
+        source = try object.optionalObject("source", as: RepositorySource.self)
     }
 
     func writeMembers(to writer: inout JSONWriter) {
@@ -31,6 +43,8 @@ extension CommandRunPayload: WirePayload, Codable {
         writer.string("kind", kind.rawValue)
         writer.omitEmptyStrings("args", args)
         writer.omitEmptyString("schedule_id", scheduleID)
+        writer.optionalObject("restore", restore)
+        writer.optionalObject("source", source)
     }
 
     public init(from decoder: any Decoder) throws { self = try WirePayloadCodable.decode(Self.self, from: decoder) }
