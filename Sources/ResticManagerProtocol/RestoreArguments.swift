@@ -6,6 +6,16 @@
 public enum RestoreArguments {
     public static let maxIncludes = 1000
 
+    /// What a restore is refused with on a host whose agent allows none
+    /// (SPEC §10.3); the agent says it, and the server before it asks.
+    public static let notAllowedMessage =
+        "restore is not allowed on this host; start the agent with --restore-to DIR"
+
+    /// Whether `path` is `folder` or below it; both absolute and normalized.
+    public static func path(_ path: String, isInside folder: String) -> Bool {
+        folder == "/" || path == folder || path.hasPrefix(folder + "/")
+    }
+
     /// The first problem with `request`, nil when its syntax is fine.
     public static func problem(_ request: RestoreRequest) -> RunArguments.Problem? {
         if let reason = snapshotIDProblem(request.snapshotID) {

@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM file of extra CA certificates trusted for webhooks, ping URLs and SMTP TLS.")
     var notifyCaFile: String?
 
+    @Option(help: "Seconds a snapshot browse waits for the agent's listing.")
+    var browseTimeoutSeconds: Int = 60
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
@@ -68,6 +71,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...60).contains(alertIntervalSeconds) else {
             throw ValidationError("--alert-interval-seconds must be from 1 to 60 (SPEC: at least once a minute)")
         }
+        guard (1...300).contains(browseTimeoutSeconds) else {
+            throw ValidationError("--browse-timeout-seconds must be from 1 to 300")
+        }
         if let notifyCaFile, !FileManager.default.isReadableFile(atPath: notifyCaFile) {
             throw ValidationError("--notify-ca-file \(notifyCaFile) is not a readable file")
         }
@@ -83,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         settings.metricsPublic = publicMetrics
         settings.alertInterval = .seconds(alertIntervalSeconds)
         settings.notifyCAFile = notifyCaFile
+        settings.browseTimeout = .seconds(browseTimeoutSeconds)
         settings.secureCookies = tlsCert != nil
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,

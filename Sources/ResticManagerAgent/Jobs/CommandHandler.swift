@@ -60,7 +60,7 @@ public enum CommandValidation {
     static func restoreRequest(
         of run: CommandRunPayload, restoreTargets: RestoreTargets
     ) -> Result<RestoreRequest, CommandRefusal> {
-        guard !restoreTargets.folders.isEmpty else { return .failure(CommandRefusal(RestoreTargets.notAllowed)) }
+        guard !restoreTargets.folders.isEmpty else { return .failure(CommandRefusal(RestoreArguments.notAllowedMessage)) }
         guard var restore = run.restore else {
             return .failure(CommandRefusal("a restore needs a snapshot_id and a target"))
         }

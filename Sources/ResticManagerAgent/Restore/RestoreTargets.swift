@@ -1,4 +1,5 @@
 import Foundation
+import ResticManagerProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,6 @@ public struct RestoreTargets: Sendable, Equatable {
     /// No restore at all: the default.
     public static let none = RestoreTargets(resolvedFolders: [])
 
-    /// What every restore is refused with when the host allows none.
-    public static let notAllowed = "restore is not allowed on this host; start the agent with --restore-to DIR"
 
     private init(resolvedFolders: [String]) {
         folders = resolvedFolders
@@ -44,7 +43,7 @@ public struct RestoreTargets: Sendable, Equatable {
 
     /// The resolved target if a restore may write there, else why not.
     public func check(_ target: String) -> Result<String, CommandRefusal> {
-        guard !folders.isEmpty else { return .failure(CommandRefusal(Self.notAllowed)) }
+        guard !folders.isEmpty else { return .failure(CommandRefusal(RestoreArguments.notAllowedMessage)) }
         guard target.hasPrefix("/"), !target.contains("\0") else {
             return .failure(CommandRefusal("restore target must be an absolute path"))
         }
@@ -53,7 +52,7 @@ public struct RestoreTargets: Sendable, Equatable {
         case .success(let path): resolved = path
         case .failure(let refusal): return .failure(refusal)
         }
-        guard folders.contains(where: { Self.path(resolved, isInside: $0) }) else {
+        guard folders.contains(where: { RestoreArguments.path(resolved, isInside: $0) }) else {
             let via = resolved == target ? "" : " (it resolves to \(resolved))"
             return .failure(CommandRefusal(
                 "restore target \(target)\(via) is outside the folders this host allows restores into: "
@@ -98,10 +97,6 @@ public struct RestoreTargets: Sendable, Equatable {
             resolved += (resolved == "/" ? "" : "/") + component
         }
         return .success(resolved)
-    }
-
-    static func path(_ path: String, isInside folder: String) -> Bool {
-        folder == "/" || path == folder || path.hasPrefix(folder + "/")
     }
 
     private static func realPath(_ path: String) -> String? {

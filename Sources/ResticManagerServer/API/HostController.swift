@@ -28,6 +28,9 @@ struct HostResponse: ResponseEncodable, Sendable {
     @ExplicitNull var timezone: String?
     let notes: String
     let enrolledAt: Date
+    /// The folders the agent lets restores write into; empty: no restore.
+    let restoreTargets: [String]
+    let hooksAllowed: Bool
 
     init(_ summary: HostSummary) {
         let host = summary.host
@@ -52,6 +55,8 @@ struct HostResponse: ResponseEncodable, Sendable {
         timezone = host.timezone
         notes = host.notes
         enrolledAt = host.enrolledAt
+        restoreTargets = host.restoreTargets
+        hooksAllowed = host.hooksAllowed
     }
 }
 

@@ -20,6 +20,15 @@ struct JobResponse: ResponseEncodable, Sendable {
     @ExplicitNull var error: String?
     @ExplicitNull var progress: JSONValue?
     @ExplicitNull var requestedBy: String?
+    @ExplicitNull var restore: RestoreResponse?
+
+    struct RestoreResponse: Encodable, Sendable {
+        let snapshotId: String
+        let include: [String]
+        let target: String
+        let sourceHostId: String
+        let verify: Bool
+    }
 
     init(_ job: JobRecord) {
         id = job.id.rawValue
@@ -37,6 +46,10 @@ struct JobResponse: ResponseEncodable, Sendable {
         error = job.error
         progress = job.progress.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         requestedBy = job.requestedBy
+        restore = job.restore.map {
+            RestoreResponse(snapshotId: $0.snapshotId, include: $0.include, target: $0.target,
+                            sourceHostId: $0.sourceHostId.rawValue, verify: $0.verify)
+        }
     }
 }
 
@@ -58,12 +71,13 @@ struct LogLineResponse: Encodable, Sendable {
 struct JobController {
     let services: ServerServices
 
-    static let runnableKinds: Set<JobKind> = [.backup, .forget, .prune, .check, .unlock, .`init`]
+    static let runnableKinds: Set<JobKind> = [.backup, .forget, .prune, .check, .unlock, .`init`, .restore]
 
     struct RunRequest: Decodable {
         let kind: String
         let scheduleId: String?
         let args: [String]?
+        var restore: RestoreBody? = nil
     }
 
     struct LogsResponse: ResponseEncodable, Sendable {
@@ -96,9 +110,19 @@ struct JobController {
     /// Queues a job on the request's host and dispatches it if the agent is connected.
     func runNow(_ body: RunRequest, context: AuthenticatedContext) async throws -> JobRecord {
         let hostID = HostID(try context.parameters.require("id"))
-        guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
+        guard let host = try await services.database.host(id: hostID) else { throw APIError.notFound("host") }
         guard let kind = JobKind(rawValue: body.kind), Self.runnableKinds.contains(kind) else {
-            throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
+            throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init, restore")
+        }
+        if kind == .restore {
+            guard body.scheduleId == nil, (body.args ?? []).isEmpty else {
+                throw APIError.validation("restore", "a restore takes its paths in restore.include, not args or schedule_id")
+            }
+            let restore = try await RestorePlanner(database: services.database).plan(body.restore, onto: host, context: context)
+            return try await queue(kind, on: hostID, restore: restore, context: context)
+        }
+        if body.restore != nil {
+            throw APIError.validation("restore", "only a restore job takes restore")
         }
         let args = body.args ?? []
         var scheduleID: ScheduleID?
@@ -120,9 +144,17 @@ struct JobController {
                 "this host has no repository configured; an admin sets one under Repository on the host page "
                     + "(or PUT /api/v1/hosts/\(hostID)/config)")
         }
+        return try await queue(kind, on: hostID, scheduleID: scheduleID, args: args, context: context)
+    }
+
+    /// Creates the job and dispatches it if the agent is connected.
+    private func queue(
+        _ kind: JobKind, on hostID: HostID, scheduleID: ScheduleID? = nil, args: [String] = [],
+        restore: JobRestore? = nil, context: AuthenticatedContext
+    ) async throws -> JobRecord {
         let job = try await services.database.createJob(
             hostID: hostID, scheduleID: scheduleID, kind: kind,
-            trigger: context.principal.credential == .apiToken ? .api : .manual, args: args,
+            trigger: context.principal.credential == .apiToken ? .api : .manual, args: args, restore: restore,
             expiresAfter: services.settings.jobExpiry, by: context.auditActor)
         await services.hub.dispatchQueuedJobs(hostID: hostID)
         return try await services.database.job(id: job.id) ?? job
@@ -147,7 +179,7 @@ struct JobController {
         }
         if let kind = query["kind"], !kind.isEmpty {
             guard let value = JobKind(rawValue: String(kind)) else {
-                throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init")
+                throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init, restore")
             }
             filter.kind = value
         }

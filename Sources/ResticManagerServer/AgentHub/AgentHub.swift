@@ -134,14 +134,30 @@ actor AgentHub {
             for job in try await database.jobsToDispatch(hostID: hostID) {
                 guard isConnected(hostID), dispatched[hostID]?.contains(job.id) == false else { continue }
                 dispatched[hostID]?.insert(job.id)
-                let payload = CommandRunPayload(
-                    jobID: job.id.rawValue, kind: job.kind, args: job.args, scheduleID: job.scheduleId?.rawValue)
-                send(.commandRun(payload), to: hostID)
+                send(.commandRun(try await commandRun(for: job)), to: hostID)
                 try await database.markDispatched(jobID: job.id)
             }
         } catch {
             logger.error("could not dispatch jobs", metadata: ["host_id": "\(hostID)", "error": "\(error)"])
         }
+    }
+
+    /// `command.run` for a queued job. A restore from another host's
+    /// repository carries that repository, secrets opened now (for the
+    /// socket only; the job row never holds them).
+    private func commandRun(for job: JobRecord) async throws -> CommandRunPayload {
+        var payload = CommandRunPayload(
+            jobID: job.id.rawValue, kind: job.kind, args: job.args, scheduleID: job.scheduleId?.rawValue)
+        guard let restore = job.restore else { return payload }
+        payload.restore = RestoreRequest(
+            snapshotID: restore.snapshotId, include: restore.include, target: restore.target, verify: restore.verify)
+        if restore.sourceHostId != job.hostId {
+            let source = try await configUpdate(hostID: restore.sourceHostId)
+            payload.source = RepositorySource(
+                repoURL: source.repoURL ?? "", repoUsername: source.repoUsername ?? "",
+                repoPassword: source.repoPassword ?? "", repoCredential: source.repoCredential ?? "")
+        }
+        return payload
     }
 
     /// The host's config with its secrets opened, for the socket only.

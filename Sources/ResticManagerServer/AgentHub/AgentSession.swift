@@ -55,6 +55,7 @@ struct AgentSession: Sendable {
         }
         if await services.hub.unregister(hostID, connection.id) {
             try? await services.database.markDisconnected(hostID: hostID)
+            await services.browse.hostDisconnected(hostID)
             services.alerts.poke()
         }
         logger.info("agent disconnected")
@@ -138,6 +139,9 @@ struct AgentSession: Sendable {
                                                    refID: envelope.id)))
                 case .heartbeat:
                     try await services.database.touchHost(hostID: hostID)
+                case .snapshotLsResult(let result):
+                    // An answer, not an event: nothing to store or ack.
+                    await services.browse.deliver(result, from: hostID)
                 case .error(let payload):
                     logger.warning("agent reported an error", metadata: [
                         "code": "\(payload.code.prefix(64))", "message": "\(payload.message.prefix(256))",

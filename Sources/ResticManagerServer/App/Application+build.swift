@@ -78,12 +78,13 @@ public func buildApplication(
     let alerts = AlertEvaluator(database: database, interval: options.settings.alertInterval, logger: logger) {
         delivery.poke()
     }
+    let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger)
     let services = ServerServices(
         settings: options.settings, database: database, secretBox: secretBox,
         passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
-        hub: AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger),
+        hub: hub, browse: SnapshotBrowseRequests(hub: hub),
         jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery, logger: logger)
 
     if try await database.userCount() == 0 {
@@ -151,6 +152,7 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: W
     APITokenController(services: services).addRoutes(to: user, catalog: catalog)
     EnrollmentController(services: services).addRoutes(to: user, catalog: catalog)
     HostController(services: services).addRoutes(to: user, catalog: catalog)
+    SnapshotBrowseController(services: services).addRoutes(to: user, catalog: catalog)
     ScheduleController(services: services).addRoutes(to: user, catalog: catalog)
     JobController(services: services).addRoutes(to: user, catalog: catalog)
     AlertController(services: services).addRoutes(to: user, catalog: catalog)

@@ -23,6 +23,8 @@ public struct ServerSettings: Sendable {
     public var loginPolicy = LoginThrottle.Policy()
     /// How often the alert rules are evaluated without an event (SPEC §9.1: at least once a minute).
     public var alertInterval: Duration = .seconds(60)
+    /// How long a snapshot browse waits for the agent's listing (SPEC §10.1: 60 s).
+    public var browseTimeout: Duration = .seconds(60)
     /// A PEM file of extra CAs that webhook, ping and SMTP TLS trust besides the system's.
     public var notifyCAFile: String?
     public var passwordParameters = Argon2Parameters.rfc9106
@@ -38,6 +40,7 @@ struct ServerServices: Sendable {
     let passwords: PasswordService
     let loginThrottle: LoginThrottle
     let hub: AgentHub
+    let browse: SnapshotBrowseRequests
     let jobEvents: JobEventBroadcaster
     let metrics: ServerMetrics
     let alerts: AlertEvaluator

@@ -211,16 +211,28 @@ extension AppDatabase {
 
     /// Applies an agent's `hello` and marks the host online.
     public func recordHello(hostID: HostID, hello: HelloPayload, ip: String) async throws {
+        let restoreTargets = String(decoding: try JSONEncoder.sortedKeys.encode(hello.restoreTargets ?? []), as: UTF8.self)
         try await writer.write { db in
             try db.execute(
                 sql: """
                     UPDATE hosts SET hostname = ?, os = ?, arch = ?, agent_version = ?, restic_version = ?,
-                    boot_time = ?, timezone = COALESCE(?, timezone), last_seen_at = ?, connected = 1 WHERE id = ?
+                    boot_time = ?, timezone = COALESCE(?, timezone), last_seen_at = ?, connected = 1,
+                    restore_targets = ?, hooks_allowed = ? WHERE id = ?
                     """,
                 arguments: [hello.hostname, hello.os, hello.arch, hello.agentVersion, hello.resticVersion,
-                            hello.bootTime, hello.timezone, Date(), hostID])
+                            hello.bootTime, hello.timezone, Date(), restoreTargets,
+                            hello.hooksAllowed ?? true, hostID])
             try audit(db, AuditActor(actor: "agent:\(hostID)", ip: ip), action: "agent.connect", targetType: "host",
                       targetID: hostID.rawValue, details: ["agent_version": hello.agentVersion])
+        }
+    }
+
+    /// Hosts whose agents allow restores (`--restore-to`), by name: where
+    /// a restore can go.
+    public func hostsAllowingRestore() async throws -> [HostRecord] {
+        try await writer.read { db in
+            try HostRecord.filter(Column("revoked_at") == nil && Column("restore_targets") != "[]")
+                .order(Column("name")).fetchAll(db)
         }
     }
 

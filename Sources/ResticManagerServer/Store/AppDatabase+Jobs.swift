@@ -21,7 +21,7 @@ public let agentRestartedDuringJob = "agent restarted during job"
 extension AppDatabase {
     public func createJob(
         hostID: HostID, scheduleID: ScheduleID?, kind: JobKind, trigger: JobTrigger, args: [String],
-        expiresAfter: Duration, by who: AuditActor
+        restore: JobRestore? = nil, expiresAfter: Duration, by who: AuditActor
     ) async throws -> JobRecord {
         try await writer.write { db in
             let now = Date()
@@ -29,10 +29,15 @@ extension AppDatabase {
                 id: .random(), hostId: hostID, scheduleId: scheduleID, kind: kind, trigger: trigger, args: args,
                 status: .queued, queuedAt: now, dispatchedAt: nil, acceptedAt: nil, startedAt: nil, finishedAt: nil,
                 expiresAt: now.addingTimeInterval(expiresAfter.timeInterval), exitCode: nil, stats: nil, error: nil,
-                progress: nil, requestedBy: who.actor)
+                progress: nil, requestedBy: who.actor, restore: restore)
             try job.insert(db)
             var details = ["host_id": hostID.rawValue, "kind": kind.rawValue]
             if let scheduleID { details["schedule_id"] = scheduleID.rawValue }
+            if let restore {
+                details["snapshot_id"] = restore.snapshotId
+                details["target"] = restore.target
+                details["source_host_id"] = restore.sourceHostId.rawValue
+            }
             try audit(db, who, action: "job.create", targetType: "job", targetID: job.id.rawValue, details: details)
             return job
         }

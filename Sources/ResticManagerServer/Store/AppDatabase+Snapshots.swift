@@ -16,6 +16,17 @@ extension AppDatabase {
         }
     }
 
+    /// The host's snapshot whose id is `id` or starts with it (restic's
+    /// short ids), newest first if a short id is ambiguous.
+    public func snapshot(hostID: HostID, matching id: String) async throws -> SnapshotRecord? {
+        // Hex only, so nothing in it is a LIKE wildcard.
+        guard RestoreArguments.snapshotIDProblem(id) == nil else { return nil }
+        return try await writer.read { db in
+            try SnapshotRecord.filter(Column("host_id") == hostID.rawValue && Column("snapshot_id").like("\(id)%"))
+                .order(Column("time").desc).fetchOne(db)
+        }
+    }
+
     /// A `snapshots.report` replaces the host's whole set.
     func replaceSnapshots(_ db: Database, hostID: HostID, with report: SnapshotsReportPayload) throws {
         try db.execute(sql: "DELETE FROM snapshots WHERE host_id = ?", arguments: [hostID])

@@ -14,6 +14,9 @@ enum Migrations {
         migrator.registerMigration("v2-alerts-and-notifications") { db in
             try db.execute(sql: alertsSchema)
         }
+        migrator.registerMigration("v3-restore") { db in
+            try db.execute(sql: restoreSchema)
+        }
         return migrator
     }
 
@@ -335,5 +338,13 @@ enum Migrations {
             SELECT MAX(finished_at) FROM jobs
             WHERE jobs.host_id = job_outcomes.host_id AND jobs.status = 'succeeded'
                 AND COALESCE(jobs.schedule_id, 'kind:' || jobs.kind) = job_outcomes.subject);
+        """
+
+    /// What a host allows (its agent's `hello`, SPEC §10.3) and what a
+    /// restore job restores (§10.2).
+    private static let restoreSchema = """
+        ALTER TABLE hosts ADD COLUMN restore_targets TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE hosts ADD COLUMN hooks_allowed INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE jobs ADD COLUMN restore TEXT;
         """
 }

@@ -90,6 +90,11 @@ public struct HostRecord: SnakeCaseRecord, Sendable, Equatable {
     public var timezone: String?
     public var notes: String
     public var revokedAt: Date?
+    /// The folders the agent lets restores write into (`--restore-to`), as
+    /// its last `hello` said; empty: no restore on this host.
+    public var restoreTargets: [String] = []
+    /// False when the agent runs with `--no-hooks`.
+    public var hooksAllowed = true
 }
 
 struct HostConfigRecord: SnakeCaseRecord, Sendable {
@@ -159,6 +164,20 @@ public struct JobRecord: SnakeCaseRecord, Sendable, Equatable {
     /// The latest `job.progress` payload, as JSON text.
     public var progress: String?
     public var requestedBy: String?
+    /// What a `restore` job restores and where; nil for other kinds.
+    public var restore: JobRestore?
+}
+
+/// A restore job's request as stored and shown (SPEC §10.2); never the
+/// source repository's secrets, which the server reads from the source
+/// host's config when it dispatches the job.
+public struct JobRestore: Codable, Sendable, Equatable {
+    public var snapshotId: String
+    public var include: [String]
+    public var target: String
+    /// The host whose repository holds the snapshot.
+    public var sourceHostId: HostID
+    public var verify: Bool
 }
 
 public struct JobLogRecord: SnakeCaseRecord, Sendable, Equatable {
