@@ -142,6 +142,7 @@ public struct CommandHandler: ServerMessageHandling {
             restoreTargets: restoreTargets)
         switch validation {
         case .success(let job):
+            if let source = job.source { await queue.sourceSecrets.keep(source, jobID: job.id) }
             try await store.acceptJob(job, reply: .commandResult(CommandResultPayload(jobID: job.id, accepted: true)))
             logger.info("job accepted", metadata: ["job_id": "\(job.id)", "kind": "\(job.kind.rawValue)"])
             queue.wake.notify()

@@ -22,6 +22,8 @@ public actor JobQueue: Service {
     let logger: Logger
     /// Wakes the queue when a job is accepted or a report is requested.
     public nonisolated let wake = ChangeSignal()
+    /// Cross-host restore credentials, from `command.run` to the run.
+    public nonisolated let sourceSecrets = RestoreSourceSecrets()
 
     private var current: (id: String, task: Task<JobOutcome, Never>)?
     private var cancelRequested: Set<String> = []
@@ -100,7 +102,8 @@ public actor JobQueue: Service {
         return true
     }
 
-    private func execute(_ job: AcceptedJob) async {
+    private func execute(_ queued: AcceptedJob) async {
+        var job = queued
         var logger = self.logger
         logger[metadataKey: "job_id"] = "\(job.id)"
         logger[metadataKey: "kind"] = "\(job.kind.rawValue)"
@@ -119,6 +122,14 @@ public actor JobQueue: Service {
             await finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode,
                                    error: "no repository configured for this host"), logger: logger)
             return
+        }
+        if job.source != nil {
+            guard let source = await sourceSecrets.take(jobID: job.id) else {
+                await finish(job, JobOutcome(status: .failed, exitCode: JobOutcome.noExitCode,
+                                             error: RestoreSourceSecrets.lostMessage), logger: logger)
+                return
+            }
+            job.source = source
         }
         if let restore = job.restore, case .failure(let refusal) = restoreTargets.check(restore.target) {
             // Checked again now: the target may have filled up (or been

@@ -197,7 +197,10 @@ public struct AgentStateStore: Sendable {
         }
         let schedule = try json(job.schedule)
         let restore = try json(job.restore)
-        let source = try json(job.source)
+        // The source's secrets stay in memory (``RestoreSourceSecrets``):
+        // another host's repository password is never at rest on this one.
+        let source = try json(job.source.map { RepositorySource(repoURL: $0.repoURL, repoUsername: $0.repoUsername,
+                                                                repoPassword: "", repoCredential: "") })
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -342,8 +345,7 @@ public struct AgentStateStore: Sendable {
         _ db: Database, id: String, status: JobStatus, exitCode: Int, error: String?, stats: RawJSON?, at date: Date
     ) throws {
         try db.execute(
-            // A cross-host restore's source secrets are not kept past the job.
-            sql: "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, error = ?, source = NULL WHERE id = ?",
+            sql: "UPDATE jobs SET status = ?, finished_at = ?, exit_code = ?, error = ? WHERE id = ?",
             arguments: [status.rawValue, date, exitCode, error, id])
         try enqueue(
             db,

@@ -102,8 +102,8 @@ enum StateMigrations {
             try db.execute(sql: "ALTER TABLE outbox_frames RENAME TO outbox")
         }
         migrator.registerMigration("v3-restore-jobs") { db in
-            // A restore's request, and for a cross-host restore the source
-            // repository (with its secrets, until the job ends).
+            // A restore's request, and for a cross-host restore where the
+            // source repository is (its secrets are kept in memory only).
             try db.execute(
                 sql: """
                     ALTER TABLE jobs ADD COLUMN restore TEXT;

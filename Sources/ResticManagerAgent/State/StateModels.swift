@@ -93,8 +93,9 @@ public struct AcceptedJob: Sendable, Equatable {
     /// What a `restore` restores and where; its target is the resolved
     /// path the agent's own check allowed.
     public var restore: RestoreRequest?
-    /// Another host's repository for a cross-host restore. Sensitive: kept
-    /// in the private state only until the job ends.
+    /// Another host's repository for a cross-host restore. Its secrets are
+    /// set only in memory, between `command.run` and the run; read back
+    /// from the state they are empty (see ``RestoreSourceSecrets``).
     public var source: RepositorySource?
     public var status: JobStatus
     public var queuedAt: Date

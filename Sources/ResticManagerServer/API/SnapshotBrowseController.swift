@@ -30,6 +30,17 @@ struct SnapshotFolderResponse: ResponseEncodable, Sendable {
 struct SnapshotBrowsing {
     let services: ServerServices
 
+    /// The `path` query parameter, `/` when absent. Read as a form encodes
+    /// it (`+` is a space), as the browser page's links and forms send it.
+    static func requestedPath(_ request: Request) throws -> String {
+        guard let query = request.uri.query, !query.isEmpty else { return "/" }
+        do {
+            return try URLEncodedFormDecoder().decode([String: String].self, from: query)["path"] ?? "/"
+        } catch {
+            throw APIError.validation("path", "could not be read; send it once, percent-encoded")
+        }
+    }
+
     /// The folder's listing, or the API error that says why there is none:
     /// 404 for a snapshot the host does not have or a path that is not a
     /// folder in it, 409 while the host is offline, 504 when the agent does
@@ -80,7 +91,7 @@ struct SnapshotBrowseController {
         let id = try context.parameters.require("id")
         guard let host = try await services.database.host(id: HostID(id)) else { throw APIError.notFound("host") }
         let snapshotID = try context.parameters.require("snapshot_id")
-        let path = request.uri.queryParameters["path"].map(String.init) ?? "/"
+        let path = try SnapshotBrowsing.requestedPath(request)
         return SnapshotFolderResponse(
             try await SnapshotBrowsing(services: services).list(host: host, snapshotID: snapshotID, path: path))
     }
