@@ -54,6 +54,8 @@ struct PayloadCodableTests {
             case .repoStats: .repoStats(try decoder.decode(RepoStatsPayload.self, from: data))
             case .agentUpdateAvailable:
                 .agentUpdateAvailable(try decoder.decode(AgentUpdateAvailablePayload.self, from: data))
+            case .snapshotLs: .snapshotLs(try decoder.decode(SnapshotLsRequest.self, from: data))
+            case .snapshotLsResult: .snapshotLsResult(try decoder.decode(SnapshotLsResult.self, from: data))
             case .ack: .ack(try decoder.decode(AckPayload.self, from: data))
             case .error: .error(try decoder.decode(ErrorPayload.self, from: data))
             }
@@ -106,7 +108,7 @@ struct MessageTypeTests {
             MessageType.allCases.map(\.rawValue) == [
                 "hello", "heartbeat", "config.update", "schedule.set", "schedule.ack", "command.run", "command.cancel",
                 "command.result", "job.started", "job.progress", "job.finished", "log.stream", "snapshots.report",
-                "repo.stats", "agent.update_available", "ack", "error",
+                "repo.stats", "agent.update_available", "snapshot.ls", "snapshot.ls.result", "ack", "error",
             ]
         )
     }
@@ -114,7 +116,7 @@ struct MessageTypeTests {
     @Test("directions follow the table in SPEC §6.1")
     func directions() {
         let fromServer: Set<MessageType> = [
-            .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .ack,
+            .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .snapshotLs, .ack,
         ]
         for type in MessageType.allCases {
             let expected: MessageDirection =
@@ -123,7 +125,7 @@ struct MessageTypeTests {
         }
     }
 
-    @Test("every agent message except hello and heartbeat waits for an ack")
+    @Test("every agent message except hello, heartbeat and a browse answer waits for an ack")
     func acknowledged() {
         #expect(
             MessageType.allCases.filter(\.isAcknowledged) == [

@@ -500,5 +500,61 @@ extension Golden {
                 message: .error(ErrorPayload(code: "disk_full", message: "no space left"))
             )
         ),
+        Golden(
+            name: "hello with restore targets and hooks off",
+            json:
+                #"{"type":"hello","id":"h3","ts":"2026-05-01T00:24:40Z","payload":{"protocol_version":1,"agent_version":"0.4.0","restic_version":"0.14.0","hostname":"db-01","os":"linux","arch":"amd64","boot_time":"0001-01-01T00:00:00Z","restore_targets":["/srv/restore","/mnt/r"],"hooks_allowed":false}}"#,
+            expected: Envelope(
+                id: "h3", ts: Date(timeIntervalSince1970: 1_777_595_080),
+                message: .hello(HelloPayload(
+                    protocolVersion: 1, agentVersion: "0.4.0", resticVersion: "0.14.0", hostname: "db-01", os: "linux",
+                    arch: "amd64", restoreTargets: ["/srv/restore", "/mnt/r"], hooksAllowed: false)))
+        ),
+        Golden(
+            name: "command.run of a cross-host restore",
+            json:
+                #"{"type":"command.run","id":"cr-r","ts":"2026-05-01T00:24:40Z","payload":{"job_id":"\#(jobID)","kind":"restore","restore":{"snapshot_id":"a289bea0","include":["/srv/a b"],"target":"/srv/restore/x","verify":true},"source":{"repo_url":"rest:http://10.0.0.5:8000/db","repo_username":"u","repo_password":"s3cret","repo_credential":"c"}}}"#,
+            expected: Envelope(
+                id: "cr-r", ts: Date(timeIntervalSince1970: 1_777_595_080),
+                message: .commandRun(CommandRunPayload(
+                    jobID: jobID, kind: .restore,
+                    restore: RestoreRequest(snapshotID: "a289bea0", include: ["/srv/a b"], target: "/srv/restore/x",
+                                            verify: true),
+                    source: RepositorySource(repoURL: "rest:http://10.0.0.5:8000/db", repoUsername: "u",
+                                             repoPassword: "s3cret", repoCredential: "c"))))
+        ),
+        Golden(
+            name: "snapshot.ls of the host's own repository",
+            json:
+                #"{"type":"snapshot.ls","id":"ls-1","ts":"2026-05-01T00:24:40Z","payload":{"request_id":"rq-1","snapshot_id":"a289bea0","path":"/srv"}}"#,
+            expected: Envelope(
+                id: "ls-1", ts: Date(timeIntervalSince1970: 1_777_595_080),
+                message: .snapshotLs(SnapshotLsRequest(requestID: "rq-1", snapshotID: "a289bea0", path: "/srv")))
+        ),
+        Golden(
+            name: "snapshot.ls.result with nodes, and one with an error",
+            json:
+                #"{"type":"snapshot.ls.result","id":"lr-1","ts":"2026-05-01T00:24:40Z","payload":{"request_id":"rq-1","path":"/srv","nodes":[{"name":"a b","type":"dir","path":"/srv/a b","size":0,"mtime":"2026-04-30T10:00:00Z","mode":2147484141},{"name":"f","type":"file","path":"/srv/f","size":12,"mtime":"2026-04-30T10:00:00.5Z","mode":420}],"truncated":true}}"#,
+            expected: Envelope(
+                id: "lr-1", ts: Date(timeIntervalSince1970: 1_777_595_080),
+                message: .snapshotLsResult(SnapshotLsResult(
+                    requestID: "rq-1", path: "/srv",
+                    nodes: [
+                        SnapshotNode(name: "a b", type: "dir", path: "/srv/a b", size: 0,
+                                     mtime: date("2026-04-30T10:00:00Z"), mode: 2_147_484_141),
+                        SnapshotNode(name: "f", type: "file", path: "/srv/f", size: 12,
+                                     mtime: date("2026-04-30T10:00:00.5Z"), mode: 420),
+                    ],
+                    truncated: true)))
+        ),
+        Golden(
+            name: "snapshot.ls.result with an error",
+            json:
+                #"{"type":"snapshot.ls.result","id":"lr-2","ts":"2026-05-01T00:24:40Z","payload":{"request_id":"rq-2","path":"/nope","nodes":[],"truncated":false,"error":"/nope is not in snapshot a289bea0","error_code":"path_not_found"}}"#,
+            expected: Envelope(
+                id: "lr-2", ts: Date(timeIntervalSince1970: 1_777_595_080),
+                message: .snapshotLsResult(.failure(
+                    requestID: "rq-2", path: "/nope", .pathNotFound, "/nope is not in snapshot a289bea0")))
+        ),
     ]
 }
