@@ -104,12 +104,11 @@ struct JobController {
         let hostID = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: hostID) != nil else { throw APIError.notFound("host") }
         let body = try await request.decode(as: RunRequest.self, context: context)
-        return EditedResponse(status: .created, response: JobResponse(try await runNow(body, context: context)))
+        return EditedResponse(status: .created, response: JobResponse(try await runNow(body, on: hostID, context: context)))
     }
 
-    /// Queues a job on the request's host and dispatches it if the agent is connected.
-    func runNow(_ body: RunRequest, context: AuthenticatedContext) async throws -> JobRecord {
-        let hostID = HostID(try context.parameters.require("id"))
+    /// Queues a job on `hostID` and dispatches it if the agent is connected.
+    func runNow(_ body: RunRequest, on hostID: HostID, context: AuthenticatedContext) async throws -> JobRecord {
         guard let host = try await services.database.host(id: hostID) else { throw APIError.notFound("host") }
         guard let kind = JobKind(rawValue: body.kind), Self.runnableKinds.contains(kind) else {
             throw APIError.validation("kind", "must be one of backup, forget, prune, check, unlock, init, restore")

@@ -61,6 +61,13 @@ struct FormFields: Sendable {
         return try await collect(&request)
     }
 
+    /// The values of every field named `prefix…`, in the order of their names
+    /// (a list of checkboxes named `include-0`, `include-1`, …).
+    func values(named prefix: String) -> [String] {
+        values.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key.localizedStandardCompare($1.key) == .orderedAscending }
+            .map(\.value)
+    }
+
     /// The raw value, nil when the field was not sent.
     subscript(_ name: String) -> String? { values[name] }
 

@@ -15,4 +15,15 @@ enum PageLink {
                 .map { URLQueryItem(name: $0.name, value: $0.value) }
         return components.string
     }
+
+    /// `path?name=value&…` with names and values percent-encoded except
+    /// RFC 3986's unreserved characters, so a `+`, `&` or non-ASCII letter
+    /// in a file name survives the form decoding the pages read queries with.
+    static func to(_ path: String, query: [(name: String, value: String)]) -> String {
+        var unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        unreserved.insert(charactersIn: "-._~")
+        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
+        guard !query.isEmpty else { return path }
+        return path + "?" + query.map { "\(encode($0.name))=\(encode($0.value))" }.joined(separator: "&")
+    }
 }

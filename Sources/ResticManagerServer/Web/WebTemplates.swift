@@ -14,6 +14,7 @@ struct WebTemplates: Sendable {
         ("error", PackageResources.error_mustache),
         ("dashboard", PackageResources.dashboard_mustache),
         ("host", PackageResources.host_mustache),
+        ("snapshot", PackageResources.snapshot_mustache),
         ("schedule", PackageResources.schedule_mustache),
         ("jobs", PackageResources.jobs_mustache),
         ("job", PackageResources.job_mustache),

@@ -17,6 +17,7 @@ struct WebUI {
         login.addRoutes(to: pages)
         DashboardPage(services: services, responder: responder).addRoutes(to: pages)
         HostPage(services: services, responder: responder).addRoutes(to: pages)
+        SnapshotPage(services: services, responder: responder).addRoutes(to: pages)
         JobPage(services: services, responder: responder).addRoutes(to: pages)
         SchedulePage(services: services, responder: responder).addRoutes(to: pages)
         EnrollmentPage(services: services, responder: responder).addRoutes(to: pages)

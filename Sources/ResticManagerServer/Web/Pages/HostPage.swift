@@ -64,6 +64,8 @@ struct HostPage {
         let moreSnapshots: Bool
         let hasReasons: Bool
         let hasStats: Bool
+        /// Where this host lets restores write, or how to allow them.
+        let restoreTargetsText: String
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
@@ -119,7 +121,10 @@ struct HostPage {
             chart: RepoSizeChart(samples: statsHistory.map { ($0.reportedAt, $0.sizeBytes) }), stats: stats,
             hasSchedules: !schedules.isEmpty, hasJobs: !jobs.isEmpty, hasSnapshots: !snapshots.isEmpty,
             moreSnapshots: snapshotPage.nextCursor != nil,
-            hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty)
+            hasReasons: !reasons.isEmpty, hasStats: !stats.isEmpty,
+            restoreTargetsText: host.restoreTargets.isEmpty
+                ? SnapshotPage.noRestoreHelp
+                : "Restores onto this host may go into: \(host.restoreTargets.joined(separator: ", ")).")
         return try await responder.page("host", title: host.name, section: "dashboard", page: model, request: request,
                               context: context, status: status)
     }
@@ -220,13 +225,17 @@ struct HostPage {
         let form = try await FormFields.of(request)
         let body = JobController.RunRequest(kind: form.text("kind"), scheduleId: form.optionalText("schedule_id"),
                                             args: form.lines("paths"))
-        let job = try await JobController(services: services).runNow(body, context: context)
+        let job = try await JobController(services: services).runNow(body, on: Self.hostID(context), context: context)
         return WebResponse.redirect(to: "/jobs/\(job.id)", flash: "\(job.kind.rawValue.capitalized) job queued.")
     }
 
     @Sendable func initialize(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = JobController.RunRequest(kind: JobKind.`init`.rawValue, scheduleId: nil, args: [])
-        let job = try await JobController(services: services).runNow(body, context: context)
+        let job = try await JobController(services: services).runNow(body, on: Self.hostID(context), context: context)
         return WebResponse.redirect(to: "/jobs/\(job.id)", flash: "Repository initialization queued.")
+    }
+
+    private static func hostID(_ context: AuthenticatedContext) throws -> HostID {
+        HostID(try context.parameters.require("id"))
     }
 }

@@ -96,6 +96,15 @@ struct JobPage {
         }
         if let code = job.exitCode { facts.append(Fact(label: "Exit code", value: String(code))) }
         if !job.args.isEmpty { facts.append(Fact(label: "Paths", value: job.args.joined(separator: ", "))) }
+        if let restore = job.restore {
+            facts.append(Fact(label: "Snapshot", value: String(restore.snapshotId.prefix(8))))
+            if restore.sourceHostId != job.hostId {
+                facts.append(Fact(label: "From host", value: restore.sourceHostId.rawValue))
+            }
+            facts.append(Fact(label: "Restores", value: restore.include.isEmpty
+                ? "the whole snapshot" : restore.include.joined(separator: ", ")))
+            facts.append(Fact(label: "Into", value: restore.target + (restore.verify ? " (verified)" : "")))
+        }
 
         let progress = job.progress.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         let percent = (progress?["percent_done"]?.doubleValue ?? 0) * 100
@@ -150,6 +159,8 @@ struct JobPage {
         if let snapshot = stats["snapshot_id"]?.stringValue {
             facts.append(Fact(label: "Snapshot", value: String(snapshot.prefix(8))))
         }
+        count("files_restored", "Files restored")
+        bytes("bytes_restored", "Data restored")
         count("files_new", "Files new")
         count("files_changed", "Files changed")
         count("files_unmodified", "Files unmodified")
