@@ -46,6 +46,12 @@ def backed_up(stack):
     return {"host_id": enrolled.host_id, "sample": sample, "restores": restores, "snapshot": snapshot["id"]}
 
 
+def wait_listing(browser: Browser) -> None:
+    """The page's folder listing, or a failure that shows the page's own error."""
+    browser.wait(lambda: browser.exists("#nodes") or browser.exists("#browse-error"), 60, "the listing")
+    assert browser.exists("#nodes"), browser.text("#browser")
+
+
 def signed_in(stack, role: str) -> Browser:
     """A browser signed in as a new user with `role`."""
     username, password = f"{role}-{uuid.uuid4().hex[:6]}", stack.server.remember_secret(f"pw-{uuid.uuid4().hex}")
@@ -67,14 +73,14 @@ def test_find_a_file_in_the_snapshot_and_restore_it(stack, backed_up, operator_b
     browser.open(f"/hosts/{host_id}")
     assert str(backed_up["restores"].resolve()) in browser.text("#restore-targets")
     browser.find(f"#snapshots tr[data-snapshot-id='{backed_up['snapshot']}'] a.browse").click()
-    browser.wait_css("#nodes")
+    wait_listing(browser)
     browser.shot("snapshot-root")
 
     # Down the tree one folder link at a time, from the snapshot's root.
     for part in sample.parts[1:] + ("projects", "report 2026"):
         link = next(a for a in browser.find_all("#nodes a.folder") if a.text.rstrip("/") == part)
         link.click()
-        browser.wait(lambda: browser.find_all("#folder-crumbs a")[-1].text == part, 15, f"the folder {part}")
+        browser.wait(lambda: browser.find_all("#folder-crumbs a")[-1].text == part, 60, f"the folder {part}")
     rows = browser.find_all("#nodes tr[data-path]")
     assert [row.get_attribute("data-path") for row in rows] == [str(sample / "projects" / "report 2026" / "final ✓.bin")]
     assert "MiB" in rows[0].text
@@ -83,9 +89,9 @@ def test_find_a_file_in_the_snapshot_and_restore_it(stack, backed_up, operator_b
     # A breadcrumb goes back up.
     next(a for a in browser.find_all("#folder-crumbs a") if a.text == "projects").click()
     browser.wait(lambda: {row.get_attribute("data-path") for row in browser.find_all("#nodes tr[data-path]")} == {
-        str(sample / "projects" / "report 2026"), str(sample / "projects" / "notes.txt")}, 15, "the projects folder")
+        str(sample / "projects" / "report 2026"), str(sample / "projects" / "notes.txt")}, 60, "the projects folder")
     next(a for a in browser.find_all("#nodes a.folder") if a.text.rstrip("/") == "report 2026").click()
-    browser.wait_css("#nodes input[type=checkbox]")
+    browser.wait_css("#nodes input[type=checkbox]", 60)
 
     browser.find("#nodes input[type=checkbox]").click()
     folder = "got-it-back"
@@ -107,7 +113,7 @@ def test_find_a_file_in_the_snapshot_and_restore_it(stack, backed_up, operator_b
 def test_a_viewer_browses_but_is_offered_no_restore(stack, backed_up):
     browser = signed_in(stack, "viewer")
     browser.open(f"/hosts/{backed_up['host_id']}/snapshots/{backed_up['snapshot']}")
-    browser.wait_css("#nodes")
+    wait_listing(browser)
     assert not browser.exists("#nodes input[type=checkbox]") and not browser.exists("#restore-to")
 
 
