@@ -220,8 +220,8 @@ struct ResticCommandBuilderRefusalTests {
         #expect(refusal(spec(.backup, paths: ["/a"], tags: [""])) == "tag must not be empty")
     }
 
-    @Test func restoreIsNotSupportedYet() {
-        #expect(refusal(spec(.restore, paths: ["/x"])) == "restore jobs are not supported by this agent yet")
+    @Test func restoreNeedsItsRequest() {
+        #expect(refusal(spec(.restore, paths: ["/x"])) == "a restore needs a snapshot_id and a target")
     }
 }
 

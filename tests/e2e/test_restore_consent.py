@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from agent_harness import enroll_agent, restic, restic_env, start_agent
-from conftest import Agent, Client, enroll_host, start_server
+from conftest import Agent, Client, enroll_host, hello_payload, start_server
 from hostile_server import HostileServer
 from restore_support import make_restore_tree, restored_at, tree_digest
 
@@ -175,3 +175,22 @@ def test_a_browse_the_agent_never_answers_times_out(tmp_path):
         agent.close()
     finally:
         server.stop()
+
+
+def test_the_api_refuses_hooks_for_a_host_that_runs_none(server, admin):
+    host = enroll_host(admin)
+    agent = Agent(server, host.agent_token, hello=False)
+    agent.send("hello", hello_payload(hooks_allowed=False, restore_targets=["/srv/restore"]))
+    agent.expect("schedule.set")
+    shown = admin.get(f"/api/v1/hosts/{host.host_id}").json()
+    assert shown["hooks_allowed"] is False and shown["restore_targets"] == ["/srv/restore"]
+    schedule = {"kind": "backup", "cron_expr": "0 3 * * *", "paths": ["/srv"]}
+    for hook in ("pre_hook", "post_hook"):
+        refused = admin.post(f"/api/v1/hosts/{host.host_id}/schedules", json={**schedule, hook: "echo hi"})
+        assert refused.status_code == 409 and "--no-hooks" in refused.json()["error"]["message"], refused.text
+    created = admin.post(f"/api/v1/hosts/{host.host_id}/schedules", json=schedule)
+    assert created.status_code == 201, created.text
+    changed = admin.put(f"/api/v1/schedules/{created.json()['id']}", json={**schedule, "pre_hook": "echo hi"})
+    assert changed.status_code == 409
+    assert admin.get(f"/api/v1/schedules/{created.json()['id']}").json()["pre_hook"] == ""
+    agent.close()

@@ -22,12 +22,12 @@ struct RestorePlanner {
         guard let body else {
             throw APIError.validation("restore", "a restore job needs restore: {snapshot_id, target, include?}")
         }
-        let include = (body.include ?? []).map(RestoreArguments.normalizedFolder)
-        let request = RestoreRequest(snapshotID: body.snapshotId, include: include, target: body.target,
+        let request = RestoreRequest(snapshotID: body.snapshotId, include: body.include ?? [], target: body.target,
                                      verify: body.verify ?? false)
         if let problem = RestoreArguments.problem(request) {
             throw APIError.validation(problem.field, problem.reason)
         }
+        let include = request.include.map(RestoreArguments.normalizedFolder)
         let sourceID = body.sourceHostId.map { HostID($0) } ?? host.id
         if sourceID != host.id {
             guard context.user.role >= .admin else {

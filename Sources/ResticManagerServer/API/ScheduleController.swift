@@ -84,8 +84,9 @@ struct ScheduleController {
     }
 
     private func definition(
-        _ body: ScheduleRequest, id: ScheduleID, context: AuthenticatedContext, existing: ScheduleRecord?
-    ) throws -> ScheduleDefinition {
+        _ body: ScheduleRequest, id: ScheduleID, on hostID: HostID, context: AuthenticatedContext,
+        existing: ScheduleRecord?
+    ) async throws -> ScheduleDefinition {
         // Keeping hooks an admin set is fine for an operator; changing them is not.
         let hooksUnchanged = existing.map { ($0.preHook, $0.postHook) == (body.preHook ?? "", body.postHook ?? "") } ?? false
         // Likewise for the admin-only extra_args option.
@@ -97,6 +98,13 @@ struct ScheduleController {
             postHook: body.postHook, enabled: body.enabled,
             extraArgsAllowed: context.user.role == .admin || extraArgsUnchanged,
             hooksAllowed: context.user.role == .admin || hooksUnchanged)
+        if !definition.preHook.isEmpty || !definition.postHook.isEmpty,
+            try await services.database.host(id: hostID)?.hooksAllowed == false
+        {
+            // Saving what the agent will refuse to run would only fail every job.
+            throw APIError.conflict(
+                "hooks are not allowed on this host (agent started with --no-hooks); remove pre_hook and post_hook")
+        }
         if let ping = body.pingUrl {
             definition.pingURLSealed = ping.isEmpty ? .some(nil) : .some(try services.secretBox.seal(
                 try ChannelValidation.httpURL(ping, field: "ping_url"), associatedData: SecretAssociation.pingURL(id)))
@@ -127,7 +135,7 @@ struct ScheduleController {
         let id = HostID(try context.parameters.require("id"))
         guard try await services.database.host(id: id) != nil else { throw APIError.notFound("host") }
         let scheduleID = ScheduleID.random()
-        let definition = try definition(body, id: scheduleID, context: context, existing: nil)
+        let definition = try await definition(body, id: scheduleID, on: id, context: context, existing: nil)
         let record = try await services.database.createSchedule(
             id: scheduleID, hostID: id, definition: definition, by: context.auditActor)
         services.alerts.poke()
@@ -156,7 +164,8 @@ struct ScheduleController {
     /// Replaces the request's schedule and pushes the new set to the agent.
     func replace(_ body: ScheduleRequest, context: AuthenticatedContext) async throws -> ScheduleResponse {
         let existing = try await requireSchedule(context)
-        let definition = try definition(body, id: existing.id, context: context, existing: existing)
+        let definition = try await definition(
+            body, id: existing.id, on: existing.hostId, context: context, existing: existing)
         let record = try await services.database.updateSchedule(
             id: existing.id, definition: definition, by: context.auditActor)
         services.alerts.poke()
