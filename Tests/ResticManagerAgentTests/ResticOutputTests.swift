@@ -316,3 +316,18 @@ struct ResticOutputScrubbingTests {
         #expect(killed == JobOutcome(status: .failed, exitCode: 137, error: "restic was killed by signal 9"))
     }
 }
+
+@Suite("restic ≥ 0.16 restore output")
+struct RestoreOutputTests {
+    @Test("a restore's status lines are progress and its summary is the stats")
+    func restoreProgress() throws {
+        // As restic 0.17 prints them for `restore --json`.
+        let status = #"{"message_type":"status","seconds_elapsed":1,"percent_done":0.5,"total_files":4,"files_restored":2,"total_bytes":2000,"bytes_restored":1000}"#
+        let summary = #"{"message_type":"summary","seconds_elapsed":2,"total_files":4,"files_restored":4,"files_skipped":0,"total_bytes":2000,"bytes_restored":2000,"bytes_skipped":0}"#
+        let (events, interpreter) = interpret(stdout: [status, summary], spacing: .seconds(1))
+        let progress = progressEvents(events)
+        #expect(progress.first?.filesDone == 2 && progress.first?.bytesDone == 1000 && progress.first?.totalFiles == 4)
+        #expect(progress.last?.percentDone == 1 && progress.last?.filesDone == 4 && progress.last?.bytesDone == 2000)
+        #expect(interpreter.summary?.text == summary)
+    }
+}

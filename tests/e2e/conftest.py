@@ -136,7 +136,8 @@ class HTTPVerbs:
     session: requests.Session
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, self.server.url(path), timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return self.session.request(method, self.server.url(path), **kwargs)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

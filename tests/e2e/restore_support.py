@@ -84,7 +84,8 @@ def backed_up_host(admin: Client, tmp_path: pathlib.Path, *, name: str = "restor
 
 
 def browse(client: Client, host_id: str, snapshot_id: str, path: str = "/"):
-    return client.get(f"/api/v1/hosts/{host_id}/snapshots/{snapshot_id}/ls", params={"path": path})
+    # The server waits up to 60 s for the agent's listing; so does the client.
+    return client.get(f"/api/v1/hosts/{host_id}/snapshots/{snapshot_id}/ls", params={"path": path}, timeout=90)
 
 
 def request_restore(client: Client, host_id: str, snapshot_id: str, target: str, include=None, **extra):

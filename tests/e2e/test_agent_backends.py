@@ -10,6 +10,7 @@ from agent_harness import (
     wait_job_done, wait_online,
 )
 from conftest import wait_for
+from restore_support import browse, make_restore_tree, request_restore, restored_at, tree_digest
 
 
 def start_backend(args, port, log_path):
@@ -88,3 +89,40 @@ def test_s3_with_moto(server, admin, tmp_path, s3_server):
     configure_repository(admin, enrolled.host_id, f"s3:http://127.0.0.1:{s3_server}/bucket-{uuid.uuid4().hex[:8]}",
                          repo_password, repo_username="AKIAEXAMPLE", repo_credential=f"s3secret-{uuid.uuid4().hex}")
     init_and_backup(admin, tmp_path, enrolled)
+
+
+def test_cross_host_browse_and_restore_from_a_rest_backend(server, admin, tmp_path, rest_server):
+    """Host A backs up to the REST server; host B browses nothing itself but
+    restores A's snapshot, the REST credential travelling in the socket only."""
+    port, user, rest_password = rest_server
+    source = enroll_agent(admin, tmp_path, name="rest-source")
+    repo_password = f"repo-{uuid.uuid4().hex}"
+    configure_repository(admin, source.host_id, f"rest:http://127.0.0.1:{port}/", repo_password,
+                         repo_username=user, repo_credential=rest_password)
+    sample = make_restore_tree(tmp_path / "rest-sample")
+    source_agent = start_agent(source.state_dir)
+    restores = tmp_path / "restores"
+    restores.mkdir()
+    target = enroll_agent(admin, tmp_path, name="rest-target")
+    target_agent = start_agent(target.state_dir, "--restore-to", str(restores))
+    try:
+        wait_online(admin, source.host_id)
+        assert wait_job_done(admin, run_job(admin, source.host_id, "init"), timeout=120)["status"] == "succeeded"
+        backup = wait_job_done(admin, run_job(admin, source.host_id, "backup", args=[str(sample)]), timeout=120)
+        assert backup["status"] == "succeeded", backup
+        snapshot = wait_for(lambda: snapshots(admin, source.host_id), timeout=60, message="snapshot")[0]["id"]
+        listing = browse(admin, source.host_id, snapshot, str(sample / "bin"))
+        assert listing.status_code == 200, listing.text
+        assert {node["name"] for node in listing.json()["nodes"]} == {"blob.bin", "link to plain"}
+        wait_online(admin, target.host_id)
+        response = request_restore(admin, target.host_id, snapshot, str(restores / "r"), source_host_id=source.host_id)
+        assert response.status_code == 201, response.text
+        done = wait_job_done(admin, response.json()["id"], timeout=120)
+        assert done["status"] == "succeeded", done
+        assert tree_digest(restored_at(restores / "r", sample)) == tree_digest(sample)
+    finally:
+        source_agent.stop()
+        target_agent.stop()
+    for secret in (rest_password, repo_password):
+        assert secret not in target_agent.log_text()
+        assert secret not in source_agent.log_text()

@@ -38,7 +38,8 @@ def test_run_now_validation(server, admin):
     def run(**body):
         return admin.post(url, json=body)
 
-    assert_error(run(kind="restore"), 400, "validation_failed", "kind")
+    assert_error(run(kind="restore"), 400, "validation_failed", "restore")
+    assert_error(run(kind="restored"), 400, "validation_failed", "kind")
     assert_error(run(kind="rm -rf"), 400, "validation_failed", "kind")
     assert_error(run(args=["/etc"]), 400, "validation_failed", "kind")
     assert_error(run(kind=["backup"]), 400, "validation_failed", "kind")

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from api_support import Anonymous, assert_error, create_api_token, create_schedule, new_password, run_job
-from conftest import create_user, enroll_host, wait_for
+from conftest import Agent, create_user, enroll_host, wait_for
 
 # SPEC §7's table: who may call what.
 SPEC_ROUTES = {
@@ -84,10 +84,21 @@ class World:
         self.admin_password = server.admin_password
         self.channel = admin.post("/api/v1/notification-channels", json={
             "name": "doc-test", "kind": "webhook", "config": {"url": "http://127.0.0.1:9/hook"}}).json()
-        # The enrolled host never connected: with a tiny threshold it is offline at once.
-        assert admin.put("/api/v1/alert-rules/host_offline", json={"threshold_minutes": 0.001}).status_code == 200
-        self.alert = wait_for(lambda: next(iter(admin.get("/api/v1/alerts").json()["items"]), None),
-                              message="an alert to open")
+        # A snapshot to browse: reported by the host's agent, which then goes
+        # away, so browsing it answers 409 (offline) rather than 404.
+        self.snapshot_id = "ab" * 32
+        agent = Agent(server, self.host.agent_token)
+        agent.wait_acked([agent.send("snapshots.report", {"snapshots": [{
+            "id": self.snapshot_id, "time": "2026-01-01T00:00:00Z", "hostname": "host-1", "paths": ["/srv"]}]})])
+        agent.close()
+        wait_for(lambda: admin.get(f"/api/v1/hosts/{self.host.host_id}").json()["status"] == "offline",
+                 message="the host offline again")
+        # The host is offline again: with a tiny threshold an alert opens at
+        # the first evaluation after 0.06 s (each rule change triggers one).
+        def offline_alert():
+            assert admin.put("/api/v1/alert-rules/host_offline", json={"threshold_minutes": 0.001}).status_code == 200
+            return next(iter(admin.get("/api/v1/alerts").json()["items"]), None)
+        self.alert = wait_for(offline_alert, interval=0.1, message="an alert to open")
 
     def id_for(self, path: str) -> str:
         collection = path.split("/{")[0].rsplit("/", 1)[-1]
@@ -100,7 +111,7 @@ class World:
 
     def request(self, method: str, path: str) -> tuple[str, dict]:
         """The concrete URL path and request keyword arguments for one operation."""
-        concrete = re.sub(r"\{[^}]+\}", self.id_for(path), path)
+        concrete = re.sub(r"\{[^}]+\}", self.id_for(path), path.replace("{snapshot_id}", self.snapshot_id))
         bodies = {
             ("POST", "/api/v1/auth/login"): {"username": "admin", "password": self.admin_password},
             ("POST", "/api/v1/users"): {"username": "made-by-doc-test", "password": new_password(),
