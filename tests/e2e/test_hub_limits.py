@@ -43,10 +43,10 @@ REFUSED = [
     ("job.finished", {"job_id": "j", "status": "failed", "exit_code": 1, "finished_at": LOG_TS}, "job_id"),
     ("log.stream", log_line(str(uuid.uuid4()), seq=0), "seq"),
     ("log.stream", log_line(str(uuid.uuid4()), seq=-5), "seq"),
-    ("log.stream", log_line(str(uuid.uuid4()), payload="x" * (300 * 1024)), "payload"),
     ("repo.stats", stats(lock_state="maybe"), "lock_state"),
     ("repo.stats", stats(lock_state=""), "lock_state"),
     ("repo.stats", stats(last_check_status="x" * 5000), "last_check_status"),
+    ("repo.stats", stats(last_check_status="succeeded"), "last_check_status"),
     ("snapshots.report", {"snapshots": [snapshot(id="")]}, "id"),
     ("snapshots.report", {"snapshots": [snapshot(id="zz" * 32)]}, "id"),
     ("snapshots.report", {"snapshots": [snapshot(hostname="h" * 1000)]}, "hostname"),
@@ -54,6 +54,7 @@ REFUSED = [
     ("snapshots.report", {"snapshots": [snapshot(paths=["/" + "p" * 5000])]}, "paths"),
     ("error", {"code": "c" * 1000, "message": "m"}, "code"),
     ("error", {"code": "c", "message": "m", "ref_id": "r" * 200}, "ref_id"),
+    ("error", {"code": "c\n", "message": "m"}, "code"),
 ]
 
 
@@ -97,7 +98,7 @@ def test_well_formed_values_at_the_bounds_are_accepted(server, admin):
     agent.expect("command.run")
     agent.send_acked("job.started", started(job_id))
     agent.send_acked("log.stream", log_line(job_id, seq=1, payload="\x1b[1mbold\x1b[0m\r\n" + "y" * 200_000))
-    agent.send_acked("repo.stats", stats(lock_state="locked", last_check_status="succeeded"))
+    agent.send_acked("repo.stats", stats(lock_state="locked", last_check_status="failed"))
     agent.send_acked("snapshots.report", {"snapshots": [snapshot(), snapshot(id="0123abcd")]})
     assert get_job(admin, job_id)["status"] == "running"
 

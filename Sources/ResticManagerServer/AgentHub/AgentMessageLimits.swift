@@ -14,8 +14,9 @@ enum AgentMessageLimits {
     static let shortText = 256
     /// Free text a person reads: an error, one log line.
     static let longText = 64 * 1024
-    /// One log line: restic's JSON status lines stay far below.
-    static let logLine = 256 * 1024
+    /// One log line: only the frame bounds it (SPEC §6 accepts a 1 MiB frame
+    /// of log); what a page shows of it is the page's business.
+    static let logLine = FrameLimits.maxFrameBytes
     /// A path or tag of a snapshot.
     static let pathText = 4096
     /// Envelope and `ref_id` ids: the agent's outbox mints UUIDs, but the
@@ -75,13 +76,15 @@ enum AgentMessageLimits {
             guard ["locked", "unlocked"].contains(stats.lockState) else {
                 throw check.refusal("payload.lock_state", "must be \"locked\" or \"unlocked\"")
             }
-            if let status = stats.lastCheckStatus, !status.isEmpty, JobStatus(rawValue: status) == nil {
-                throw check.refusal("payload.last_check_status", "must be a job status such as \"succeeded\" or \"failed\"")
+            // What the agent records of its last `restic check` (JobQueue).
+            if let status = stats.lastCheckStatus, !status.isEmpty, !["ok", "failed"].contains(status) {
+                throw check.refusal("payload.last_check_status", "must be \"ok\" or \"failed\"")
             }
         case .error(let error):
             try check.text("payload.code", error.code, max: shortText)
             try check.text("payload.message", error.message, max: longText, prose: true)
-            if let ref = error.refID { try check.messageID("payload.ref_id", ref) }
+            // An empty ref_id means "about no message in particular".
+            if let ref = error.refID, !ref.isEmpty { try check.messageID("payload.ref_id", ref) }
         case .configUpdate, .scheduleSet, .commandRun, .commandCancel, .agentUpdateAvailable, .ack:
             // Server → agent types are refused before this check.
             break
