@@ -27,6 +27,14 @@ def limited(tmp_path):
     srv.stop()
 
 
+@pytest.fixture
+def capped(tmp_path):
+    """A long head timeout, so held connections stay until the test lets them go."""
+    srv = start_server(tmp_path, "--request-head-timeout", "60", "--max-connections-per-ip", "8")
+    yield srv
+    srv.stop()
+
+
 def address(server):
     host, port = server.base_url.removeprefix("http://").split(":")
     return host, int(port)
@@ -164,18 +172,18 @@ def test_normal_requests_still_work_within_the_limits(limited):
     assert requests.get(url, headers={"X-Fine": "v" * 16_000}, timeout=10).status_code == 200
 
 
-def test_one_address_cannot_hold_more_than_its_share_of_connections(limited):
+def test_one_address_cannot_hold_more_than_its_share_of_connections(capped):
     # 127.0.0.2 is loopback too: the test's own requests from 127.0.0.1 stay a different client.
-    held = [open_socket(limited, "127.0.0.2") for _ in range(8)]
-    extra = open_socket(limited, "127.0.0.2")
+    held = [open_socket(capped, "127.0.0.2") for _ in range(8)]
+    extra = open_socket(capped, "127.0.0.2")
     assert closed_within(extra, 1.5), "a ninth connection from one address was kept"
     # Other clients are served meanwhile.
-    assert requests.get(limited.url("/healthz"), timeout=5).status_code == 200
+    assert requests.get(capped.url("/healthz"), timeout=5).status_code == 200
     # Closing one frees a place.
     held.pop().close()
 
     def ninth_is_served():
-        sock = open_socket(limited, "127.0.0.2")
+        sock = open_socket(capped, "127.0.0.2")
         try:
             return status_of(response_to_one(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
         except (ConnectionResetError, BrokenPipeError, AttributeError, AssertionError):

@@ -33,9 +33,6 @@ final class ConnectionAdmission: Sendable {
             }
         }
     }
-
-    /// Connections `ip` holds now (for tests and the log).
-    func count(_ ip: String) -> Int { open.withLock { $0[ip, default: 0] } }
 }
 
 /// One admitted connection's place; releasing it twice releases it once.
