@@ -50,9 +50,35 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a snapshot browse waits for the agent's listing.")
     var browseTimeoutSeconds: Int = 60
 
+    @Option(help: ArgumentHelp(
+        "A reverse proxy (address or CIDR) whose X-Forwarded-For names the client; repeat for several.",
+        valueName: "cidr"))
+    var trustedProxy: [String] = []
+
+    @Option(help: "Wrong passwords one client IP may send in 15 minutes; past them only correct ones get in.")
+    var loginFailuresPerIp: Int = 100
+
+    @Option(help: "Seconds a request's headers may take to arrive, from connect or the previous response.")
+    var requestHeadTimeout: Int = 10
+
+    @Option(help: "Connections one client IP may hold open that are not agent WebSockets (trusted proxies exempt).")
+    var maxConnectionsPerIp: Int = 64
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
+        for proxy in trustedProxy where IPNetwork(proxy) == nil {
+            throw ValidationError("--trusted-proxy \(proxy) is not an address or CIDR such as 10.0.0.0/8 or ::1")
+        }
+        guard (1...1_000_000).contains(loginFailuresPerIp) else {
+            throw ValidationError("--login-failures-per-ip must be from 1 to 1000000")
+        }
+        guard (1...3600).contains(requestHeadTimeout) else {
+            throw ValidationError("--request-head-timeout must be from 1 to 3600 seconds")
+        }
+        guard (1...100_000).contains(maxConnectionsPerIp) else {
+            throw ValidationError("--max-connections-per-ip must be from 1 to 100000")
+        }
         guard ListenAddress(listen) != nil else {
             throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8080")
         }
@@ -91,6 +117,10 @@ struct Serve: AsyncParsableCommand {
         settings.notifyCAFile = notifyCaFile
         settings.browseTimeout = .seconds(browseTimeoutSeconds)
         settings.secureCookies = tlsCert != nil
+        settings.trustedProxies = TrustedProxies(trustedProxy.compactMap(IPNetwork.init))
+        settings.loginPolicy.failuresPerIP = loginFailuresPerIp
+        settings.connectionLimits.requestHeadTimeout = .seconds(requestHeadTimeout)
+        settings.connectionLimits.maxConnectionsPerIP = maxConnectionsPerIp
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,
             tlsKeyPath: tlsKey, settings: settings)

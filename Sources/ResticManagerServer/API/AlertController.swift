@@ -35,6 +35,9 @@ struct AlertController {
 
         enum CodingKeys: String, CodingKey { case enabled, thresholdMinutes, repeatMinutes }
 
+        static let schema = BodySchema(
+            optional: ["enabled": .boolean, "threshold_minutes": .number, "repeat_minutes": .number])
+
         /// Tells an absent `repeat_minutes` from an explicit `null`.
         enum RepeatValue: Equatable { case absent, off, minutes(Double) }
 
@@ -56,16 +59,21 @@ struct AlertController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/alerts", catalog: catalog, summary: "Alerts, newest first (filters state, host_id, rule)",
-                    access: .viewer, use: list)
+                    access: .viewer,
+                    query: QueryParameter.page + [
+                        QueryParameter(name: "state", kind: .string, values: ["open", "resolved"]),
+                        QueryParameter(name: "rule", kind: .string, values: AlertRule.allCases.map(\.rawValue)),
+                        QueryParameter(name: "host_id", kind: .string),
+                    ], use: list)
         group.route(.get, "/alerts/{id}", catalog: catalog, summary: "One alert", access: .viewer, use: get)
         group.route(.post, "/alerts/{id}/acknowledge", catalog: catalog,
                     summary: "Acknowledge an open alert: no more repeats; it stays open until it resolves",
-                    access: .operator, use: acknowledge)
+                    access: .operator, errors: [.conflict], use: acknowledge)
         group.route(.get, "/alert-rules", catalog: catalog, summary: "The alert rules and their settings",
                     access: .viewer, use: rules)
         group.route(.put, "/alert-rules/{rule}", catalog: catalog,
                     summary: "Change a rule (enabled, threshold_minutes, repeat_minutes)", access: .admin,
-                    hasBody: true, use: putRule)
+                    body: RuleRequest.schema, use: putRule)
     }
 
     static func filter(from request: Request) throws -> AlertFilter {

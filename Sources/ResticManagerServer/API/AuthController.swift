@@ -28,15 +28,19 @@ struct AuthController {
     struct LoginRequest: Decodable {
         let username: String
         let password: String
+
+        static let schema = BodySchema(required: ["username": .string, "password": .string])
     }
 
     func addPublicRoutes(to group: RouterGroup<AppRequestContext>, catalog: RouteCatalog) {
         group.route(.post, "/auth/login", catalog: catalog, summary: "Sign in; sets the rm_session cookie",
-                    access: .anyone, hasBody: true, use: login)
+                    access: .anyone, body: LoginRequest.schema, errors: [.unauthorized, .tooManyRequests],
+                    use: login)
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
-        group.route(.post, "/auth/logout", catalog: catalog, summary: "Sign out", access: .user, use: logout)
+        group.route(.post, "/auth/logout", catalog: catalog, summary: "Sign out", access: .user, status: .noContent,
+                    use: logout)
         group.route(.get, "/auth/me", catalog: catalog, summary: "The signed-in user", access: .user, use: me)
     }
 
@@ -75,11 +79,14 @@ struct AuthController {
             try await services.passwords.verifyDummy(String(password.prefix(PasswordService.maximumLength)))
         }
         guard let user, !user.disabled, case .valid(let needsRehash) = verification else {
-            await services.loginThrottle.recordFailure(username: username, ip: ip)
+            let overBudget = await services.loginThrottle.recordFailure(username: username, ip: ip)
             try await services.database.recordFailedLogin(username: username, by: who)
+            // Past the IP's budget a wrong password is answered 429; a right
+            // one (of anyone behind the same address) still gets in.
+            if let wait = overBudget { throw APIError.tooManyRequests(retryAfter: wait) }
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
-        await services.loginThrottle.recordSuccess(username: username)
+        await services.loginThrottle.recordSuccess(username: username, ip: ip)
         let rehashed = needsRehash ? try await services.passwords.hash(password) : nil
         try await services.database.recordLogin(userID: user.id, rehashedPassword: rehashed, by: who)
 

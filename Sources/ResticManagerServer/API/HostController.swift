@@ -67,6 +67,8 @@ struct HostController {
     struct UpdateRequest: Decodable {
         let name: String?
         let notes: String?
+
+        static let schema = BodySchema(optional: ["name": .string, "notes": .string])
     }
 
     struct ConfigResponse: ResponseEncodable, Sendable {
@@ -84,6 +86,11 @@ struct HostController {
         let repoPassword: String?
         let repoCredential: String?
         let hookShell: String?
+
+        static let schema = BodySchema(optional: [
+            "repo_url": .string, "repo_username": .string, "repo_password": .string, "repo_credential": .string,
+            "hook_shell": .string,
+        ])
     }
 
     struct SnapshotResponse: Encodable, Sendable {
@@ -108,20 +115,20 @@ struct HostController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/hosts", catalog: catalog, summary: "List hosts with status, last backup and schedule sync",
-                    access: .viewer, use: list)
+                    access: .viewer, query: QueryParameter.page, use: list)
         group.route(.get, "/hosts/{id}", catalog: catalog, summary: "One host", access: .viewer, use: get)
         group.route(.patch, "/hosts/{id}", catalog: catalog, summary: "Rename a host or change its notes",
-                    access: .operator, hasBody: true, use: update)
+                    access: .operator, body: UpdateRequest.schema, use: update)
         group.route(.delete, "/hosts/{id}", catalog: catalog, summary: "Delete a host and revoke its agent token",
                     access: .admin, status: .noContent, use: delete)
         group.route(.get, "/hosts/{id}/config", catalog: catalog, summary: "Repository config (secrets write-only)",
                     access: .admin, use: getConfig)
         group.route(.put, "/hosts/{id}/config", catalog: catalog, summary: "Set repository config", access: .admin,
-                    hasBody: true, use: putConfig)
+                    body: ConfigRequest.schema, use: putConfig)
         group.route(.get, "/hosts/{id}/snapshots", catalog: catalog, summary: "Snapshots in the host's repository",
-                    access: .viewer, use: snapshots)
+                    access: .viewer, query: QueryParameter.page, use: snapshots)
         group.route(.get, "/hosts/{id}/stats", catalog: catalog, summary: "Repository stats history, newest first",
-                    access: .viewer, use: stats)
+                    access: .viewer, query: QueryParameter.page, use: stats)
     }
 
     func requireHost(_ context: AuthenticatedContext) async throws -> HostRecord {

@@ -78,6 +78,10 @@ struct JobController {
         let scheduleId: String?
         let args: [String]?
         var restore: RestoreBody? = nil
+
+        static let schema = BodySchema(
+            required: ["kind": .choice(JobKind.allCases.map(\.rawValue))],
+            optional: ["schedule_id": .string, "args": .strings, "restore": .object])
     }
 
     struct LogsResponse: ResponseEncodable, Sendable {
@@ -87,17 +91,25 @@ struct JobController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.post, "/hosts/{id}/jobs", catalog: catalog, summary: "Run a job now", access: .operator,
-                    status: .created, hasBody: true, use: runNow)
+                    status: .created, body: RunRequest.schema, errors: [.conflict], use: runNow)
         group.route(.get, "/jobs", catalog: catalog, summary: "List jobs (filters host_id, status, kind)",
-                    access: .viewer, use: list)
+                    access: .viewer,
+                    query: QueryParameter.page + [
+                        QueryParameter(name: "host_id", kind: .string),
+                        QueryParameter(name: "status", kind: .string, values: JobStatus.allCases.map(\.rawValue)),
+                        QueryParameter(name: "kind", kind: .string, values: JobKind.allCases.map(\.rawValue)),
+                    ], use: list)
         group.route(.get, "/jobs/{id}", catalog: catalog, summary: "One job with its latest progress", access: .viewer,
                     use: get)
         group.route(.post, "/jobs/{id}/cancel", catalog: catalog, summary: "Cancel a queued or running job",
-                    access: .operator, use: cancel)
+                    access: .operator, errors: [.conflict], use: cancel)
         group.route(.get, "/jobs/{id}/logs", catalog: catalog, summary: "Log lines after after_seq, in seq order",
-                    access: .viewer, use: logs)
+                    access: .viewer,
+                    query: [QueryParameter(name: "after_seq", kind: .integer), QueryParameter(name: "limit", kind: .integer)],
+                    use: logs)
         group.route(.get, "/jobs/{id}/logs/stream", catalog: catalog,
-                    summary: "Live log as Server-Sent Events until the job ends", access: .viewer, use: stream)
+                    summary: "Live log as Server-Sent Events until the job ends", access: .viewer,
+                    query: [QueryParameter(name: "after_seq", kind: .integer)], use: stream)
     }
 
     @Sendable func runNow(_ request: Request, context: AuthenticatedContext) async throws -> EditedResponse<JobResponse> {

@@ -12,6 +12,10 @@ struct NotificationChannelController {
         let enabled: Bool?
         let events: [String]?
         let config: JSONValue
+
+        static let schema = BodySchema(
+            required: ["name": .string, "kind": .choice(ChannelKind.allCases.map(\.rawValue)), "config": .object],
+            optional: ["enabled": .boolean, "events": .strings])
     }
 
     /// The channel JSON; secrets appear only as `…_set`.
@@ -95,20 +99,21 @@ struct NotificationChannelController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/notification-channels", catalog: catalog, summary: "Notification channels",
-                    access: .admin, use: list)
+                    access: .admin, query: QueryParameter.page, use: list)
         group.route(.post, "/notification-channels", catalog: catalog, summary: "Create a webhook or email channel",
-                    access: .admin, status: .created, hasBody: true, use: create)
+                    access: .admin, status: .created, body: ChannelRequest.schema, use: create)
         group.route(.get, "/notification-channels/{id}", catalog: catalog, summary: "One channel (secrets write-only)",
                     access: .admin, use: get)
         group.route(.put, "/notification-channels/{id}", catalog: catalog,
                     summary: "Replace a channel; absent secrets are kept, empty ones cleared", access: .admin,
-                    hasBody: true, use: replace)
+                    body: ChannelRequest.schema, use: replace)
         group.route(.delete, "/notification-channels/{id}", catalog: catalog, summary: "Delete a channel",
                     access: .admin, status: .noContent, use: delete)
         group.route(.post, "/notification-channels/{id}/test", catalog: catalog, summary: "Send a test event now",
                     access: .admin, status: .accepted, use: test)
         group.route(.get, "/notification-channels/{id}/deliveries", catalog: catalog,
-                    summary: "Recent deliveries with status, attempts and last error", access: .admin, use: deliveries)
+                    summary: "Recent deliveries with status, attempts and last error", access: .admin,
+                    query: QueryParameter.page, use: deliveries)
     }
 
     func openSecrets(_ channel: NotificationChannel) throws -> ChannelSecrets {

@@ -35,7 +35,15 @@ struct DocumentedRoute: Sendable {
     let summary: String
     let access: Access
     let successStatus: Int
-    let hasBody: Bool
+    /// The JSON body the route reads; nil when it reads none.
+    let body: BodySchema?
+    /// Error statuses beyond those every route of its kind has (see
+    /// ``RouteCatalog/responses(_:)``), e.g. 409 for a conflict.
+    var errors: [HTTPResponse.Status] = []
+    /// The query parameters it reads.
+    var query: [QueryParameter] = []
+
+    var hasBody: Bool { body != nil }
 }
 
 /// Registers routes and records each one, so the OpenAPI document is built
@@ -57,12 +65,12 @@ final class RouteCatalog {
             ]
             let parameters = Self.pathParameters(route.path).map { name -> [String: Any] in
                 ["name": name, "in": "path", "required": true, "schema": ["type": "string"]]
-            }
+            } + route.query.map(\.openAPI)
             if !parameters.isEmpty { operation["parameters"] = parameters }
-            if route.hasBody {
+            if let body = route.body {
                 operation["requestBody"] = [
                     "required": true,
-                    "content": ["application/json": ["schema": ["type": "object"]]],
+                    "content": ["application/json": ["schema": body.jsonSchema]],
                 ]
             }
             switch route.access {
@@ -107,10 +115,13 @@ final class RouteCatalog {
             "description": "error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
         ]
         var responses: [String: Any] = ["\(route.successStatus)": ["description": "success"]]
-        if route.hasBody { responses["400"] = error; responses["413"] = error }
+        // A body is refused as malformed (400), too large (413) or not JSON (415).
+        if route.hasBody { responses["400"] = error; responses["413"] = error; responses["415"] = error }
+        if !route.query.isEmpty { responses["400"] = error }
         if route.access != .anyone { responses["401"] = error }
         if [.viewer, .operator, .admin].contains(route.access) { responses["403"] = error }
         if !pathParameters(route.path).isEmpty { responses["404"] = error }
+        for status in route.errors { responses["\(status.code)"] = error }
         return responses
     }
 
@@ -137,12 +148,13 @@ extension RouterMethods where Context: AccessEnforcing {
     @discardableResult
     func route<Output: ResponseGenerator>(
         _ method: HTTPRequest.Method, _ path: String, catalog: RouteCatalog, prefix: String = "/api/v1",
-        summary: String, access: Access, status: HTTPResponse.Status = .ok, hasBody: Bool = false,
+        summary: String, access: Access, status: HTTPResponse.Status = .ok, body: BodySchema? = nil,
+        errors: [HTTPResponse.Status] = [], query: [QueryParameter] = [],
         use handler: @escaping @Sendable (Request, Context) async throws -> Output
     ) -> Self {
         catalog.record(
             DocumentedRoute(method: method, path: prefix + path, summary: summary, access: access,
-                            successStatus: status.code, hasBody: hasBody))
+                            successStatus: status.code, body: body, errors: errors, query: query))
         return on(path, method: method, access: access, use: handler)
     }
 

@@ -62,6 +62,14 @@ struct ScheduleController {
         let enabled: Bool?
         /// Absent or null keeps the stored ping URL, "" clears it.
         var pingUrl: String? = nil
+
+        static let schema = BodySchema(
+            required: ["kind": .choice(JobKind.allCases.map(\.rawValue)), "cron_expr": .string],
+            optional: [
+                "paths": .strings, "excludes": .strings, "tags": .strings, "retention_policy": .object,
+                "options": .object, "pre_hook": .string, "post_hook": .string, "enabled": .boolean,
+                "ping_url": .string,
+            ])
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
@@ -69,12 +77,13 @@ struct ScheduleController {
                     access: .viewer, use: list)
         group.route(.post, "/hosts/{id}/schedules", catalog: catalog,
                     summary: "Create a schedule; the response has the next 5 run times", access: .operator,
-                    status: .created, hasBody: true, use: create)
+                    status: .created, body: ScheduleRequest.schema, use: create)
         group.route(.get, "/hosts/{id}/schedules/preview", catalog: catalog,
-                    summary: "Next five runs of cron_expr in the host's time zone", access: .viewer, use: preview)
+                    summary: "Next five runs of cron_expr in the host's time zone", access: .viewer,
+                    query: [QueryParameter(name: "cron_expr", kind: .string, required: true)], use: preview)
         group.route(.get, "/schedules/{id}", catalog: catalog, summary: "One schedule", access: .viewer, use: get)
         group.route(.put, "/schedules/{id}", catalog: catalog, summary: "Replace a schedule (hooks need admin)",
-                    access: .operator, hasBody: true, use: replace)
+                    access: .operator, body: ScheduleRequest.schema, use: replace)
         group.route(.delete, "/schedules/{id}", catalog: catalog, summary: "Delete a schedule", access: .operator,
                     status: .noContent, use: delete)
     }

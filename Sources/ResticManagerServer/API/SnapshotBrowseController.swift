@@ -84,7 +84,8 @@ struct SnapshotBrowseController {
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/hosts/{id}/snapshots/{snapshot_id}/ls", catalog: catalog,
                     summary: "One folder of a snapshot (path=, default /), listed by the host's agent",
-                    access: .viewer, use: list)
+                    access: .viewer, errors: [.conflict, .badGateway, .serviceUnavailable, .gatewayTimeout],
+                    query: [QueryParameter(name: "path", kind: .string)], use: list)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> SnapshotFolderResponse {

@@ -21,7 +21,7 @@ struct SystemController {
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/audit", catalog: catalog, summary: "Every change, login, enrollment and dispatch",
-                    access: .admin, use: audit)
+                    access: .admin, query: QueryParameter.page, use: audit)
     }
 
     func addPublicRoutes(to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog) {
@@ -36,7 +36,7 @@ struct SystemController {
     func addOpenAPIRoute(to router: some RouterMethods<AppRequestContext>, catalog: RouteCatalog) {
         let path = "/api/v1/openapi.json"
         catalog.record(DocumentedRoute(method: .get, path: path, summary: "This document", access: .anyone,
-                                       successStatus: 200, hasBody: false))
+                                       successStatus: 200, body: nil))
         let document = ByteBuffer(data: catalog.openAPIDocument(version: serverVersion))
         router.get(RouterPath(path)) { _, _ in
             var headers = HTTPFields()

@@ -9,6 +9,8 @@ struct APITokenController {
     struct CreateRequest: Decodable {
         let name: String
         let expiresAt: Date?
+
+        static let schema = BodySchema(required: ["name": .string], optional: ["expires_at": .string])
     }
 
     struct Created: ResponseEncodable, Sendable {
@@ -28,9 +30,10 @@ struct APITokenController {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
-        group.route(.get, "/api-tokens", catalog: catalog, summary: "List your API tokens", access: .user, use: list)
+        group.route(.get, "/api-tokens", catalog: catalog, summary: "List your API tokens", access: .user,
+                    query: QueryParameter.page, use: list)
         group.route(.post, "/api-tokens", catalog: catalog, summary: "Create an API token (value shown once)",
-                    access: .user, status: .created, hasBody: true, use: create)
+                    access: .user, status: .created, body: CreateRequest.schema, use: create)
         group.route(.delete, "/api-tokens/{id}", catalog: catalog, summary: "Revoke one of your API tokens",
                     access: .user, status: .noContent, use: delete)
     }
@@ -81,6 +84,9 @@ struct EnrollmentController {
         let note: String?
         let expiresInHours: Int?
         let replaceHostId: String?
+
+        static let schema = BodySchema(
+            optional: ["note": .string, "expires_in_hours": .integer, "replace_host_id": .string])
     }
 
     struct Created: ResponseEncodable, Sendable {
@@ -107,6 +113,10 @@ struct EnrollmentController {
         let os: String
         let arch: String
         let name: String?
+
+        static let schema = BodySchema(
+            required: ["token": .string, "hostname": .string, "os": .string, "arch": .string],
+            optional: ["name": .string])
     }
 
     struct Enrolled: ResponseEncodable, Sendable {
@@ -116,15 +126,15 @@ struct EnrollmentController {
 
     func addPublicRoutes(to group: RouterGroup<AppRequestContext>, catalog: RouteCatalog) {
         group.route(.post, "/agents/enroll", catalog: catalog, summary: "Exchange an enrollment token for an agent token",
-                    access: .enrollmentToken, status: .created, hasBody: true, use: enroll)
+                    access: .enrollmentToken, status: .created, body: EnrollRequest.schema, use: enroll)
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
         group.route(.get, "/enrollment-tokens", catalog: catalog, summary: "List enrollment tokens", access: .admin,
-                    use: list)
+                    query: QueryParameter.page, use: list)
         group.route(.post, "/enrollment-tokens", catalog: catalog,
                     summary: "Create an enrollment token (value and install command shown once)", access: .admin,
-                    status: .created, hasBody: true, use: create)
+                    status: .created, body: CreateRequest.schema, use: create)
         group.route(.delete, "/enrollment-tokens/{id}", catalog: catalog, summary: "Delete an enrollment token",
                     access: .admin, status: .noContent, use: delete)
     }

@@ -27,22 +27,29 @@ struct UserController {
         let username: String
         let password: String
         let role: String
+
+        static let schema = BodySchema(
+            required: ["username": .string, "password": .string, "role": .choice(Role.allCases.map(\.rawValue))])
     }
 
     struct UpdateRequest: Decodable {
         let role: String?
         let disabled: Bool?
         let password: String?
+
+        static let schema = BodySchema(
+            optional: ["role": .choice(Role.allCases.map(\.rawValue)), "disabled": .boolean, "password": .string])
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
-        group.route(.get, "/users", catalog: catalog, summary: "List users", access: .admin, use: list)
+        group.route(.get, "/users", catalog: catalog, summary: "List users", access: .admin,
+                    query: QueryParameter.page, use: list)
         group.route(.post, "/users", catalog: catalog, summary: "Create a user", access: .admin, status: .created,
-                    hasBody: true, use: create)
+                    body: CreateRequest.schema, errors: [.conflict], use: create)
         group.route(.patch, "/users/{id}", catalog: catalog, summary: "Change a user's role, password or disabled flag",
-                    access: .admin, hasBody: true, use: update)
+                    access: .admin, body: UpdateRequest.schema, errors: [.conflict], use: update)
         group.route(.delete, "/users/{id}", catalog: catalog, summary: "Delete a user", access: .admin,
-                    status: .noContent, use: delete)
+                    status: .noContent, errors: [.conflict], use: delete)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<UserResponse> {

@@ -36,6 +36,7 @@ struct AgentSession: Sendable {
         let connection = AgentHub.Connection(outbound: out)
         let queue = IngestQueue<Envelope>(capacity: Self.batchSize)
         let lastMessage = ActivityClock()
+        let budget = BadMessageBudget(limit: Self.badMessageLimit, window: Self.badMessageWindow)
         logger.info("agent connected", metadata: ["ip": "\(remoteIP)"])
 
         let readError = await withTaskGroup(of: Void.self) { group in
@@ -43,10 +44,11 @@ struct AgentSession: Sendable {
             let readError = await withTaskGroup(of: Void.self) { io in
                 io.addTask { await write(outStream, to: outbound) }
                 io.addTask {
-                    await ingest(queue, out: out)
+                    await ingest(queue, out: out, budget: budget)
                     out.finish()
                 }
-                let readError = await read(inbound, into: queue, out: out, connection: connection, lastMessage: lastMessage)
+                let readError = await read(
+                    inbound, into: queue, out: out, connection: connection, lastMessage: lastMessage, budget: budget)
                 queue.finish()
                 return readError
             }
@@ -85,14 +87,28 @@ struct AgentSession: Sendable {
         services.metrics.countOut(1)
     }
 
+    /// Answers a refused message with `error` and counts it; returns true
+    /// when that was one too many and the socket must close (4008).
+    private func refuse(
+        _ error: ErrorPayload, out: AsyncStream<AgentOutbound>.Continuation, budget: BadMessageBudget
+    ) -> Bool {
+        reply(out, .error(error))
+        return budget.spend()
+    }
+
+    private func closeForBadMessages(_ out: AsyncStream<AgentOutbound>.Continuation) {
+        logger.warning("closing: too many bad messages")
+        out.yield(.close(code: CloseCode.tooManyBadMessages, reason: "more than 20 bad messages a minute"))
+    }
+
     // MARK: Reader
 
     private func read(
         _ inbound: WebSocketInboundStream, into queue: IngestQueue<Envelope>,
-        out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection, lastMessage: ActivityClock
+        out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection, lastMessage: ActivityClock,
+        budget: BadMessageBudget
     ) async -> (any Error)? {
         var helloDone = false
-        var badMessages: [ContinuousClock.Instant] = []
         do {
             for try await frame in inbound.messages(maxSize: FrameLimits.maxFrameBytes) {
                 lastMessage.touch()
@@ -107,13 +123,10 @@ struct AgentSession: Sendable {
                             type: envelope.message.type, id: envelope.id,
                             reason: "\(envelope.message.type.rawValue) is sent by the server, not by agents")
                     }
+                    try AgentMessageLimits.check(envelope)
                 } catch let error as EnvelopeDecodingError {
-                    reply(out, .error(error.errorPayload))
-                    let now = ContinuousClock.now
-                    badMessages = badMessages.filter { now - $0 < Self.badMessageWindow } + [now]
-                    if badMessages.count > Self.badMessageLimit {
-                        logger.warning("closing: too many bad messages")
-                        out.yield(.close(code: CloseCode.tooManyBadMessages, reason: "more than 20 bad messages a minute"))
+                    if refuse(error.errorPayload, out: out, budget: budget) {
+                        closeForBadMessages(out)
                         return nil
                     }
                     continue
@@ -134,9 +147,13 @@ struct AgentSession: Sendable {
                 }
                 switch envelope.message {
                 case .hello:
-                    reply(out, .error(ErrorPayload(code: ErrorCode.badMessage.rawValue,
-                                                   message: "hello was already received on this connection",
-                                                   refID: envelope.id)))
+                    let error = ErrorPayload(
+                        code: ErrorCode.badMessage.rawValue, message: "hello was already received on this connection",
+                        refID: envelope.id)
+                    if refuse(error, out: out, budget: budget) {
+                        closeForBadMessages(out)
+                        return nil
+                    }
                 case .heartbeat:
                     try await services.database.touchHost(hostID: hostID)
                 case .snapshotLsResult(let result):
@@ -199,7 +216,9 @@ struct AgentSession: Sendable {
 
     // MARK: Batcher
 
-    private func ingest(_ queue: IngestQueue<Envelope>, out: AsyncStream<AgentOutbound>.Continuation) async {
+    private func ingest(
+        _ queue: IngestQueue<Envelope>, out: AsyncStream<AgentOutbound>.Continuation, budget: BadMessageBudget
+    ) async {
         while let batch = await queue.next(upTo: Self.batchSize) {
             do {
                 let started = ContinuousClock.now
@@ -212,13 +231,17 @@ struct AgentSession: Sendable {
                         bytesAdded: job.stats.flatMap(JSONValue.parse)?["data_added"]?.int64Value)
                 }
                 var acked: [String] = []
+                var overBudget = false
                 for (id, outcome) in report.outcomes {
                     switch outcome {
                     case .applied, .duplicate:
                         acked.append(id)
                     case .refused(let code, let reason):
                         logger.notice("refused agent message", metadata: ["ref_id": "\(id.prefix(64))", "reason": "\(reason)"])
-                        reply(out, .error(ErrorPayload(code: code.rawValue, message: reason, refID: id)))
+                        // Store-side refusals (a job of another host) count
+                        // like decoding errors: a forger is closed just the same.
+                        let error = ErrorPayload(code: code.rawValue, message: reason, refID: id)
+                        if refuse(error, out: out, budget: budget) { overBudget = true }
                     }
                 }
                 if !acked.isEmpty { reply(out, .ack(AckPayload(ids: acked))) }
@@ -227,6 +250,11 @@ struct AgentSession: Sendable {
                 await services.jobEvents.notify(report.touchedJobs)
                 if report.changedAlertFacts { services.alerts.poke() }
                 if report.wroteNotifications { services.delivery.poke() }
+                if overBudget {
+                    closeForBadMessages(out)
+                    queue.finish()
+                    return
+                }
             } catch {
                 // Nothing was acked: closing makes the agent reconnect and
                 // replay its outbox once the store is back.

@@ -22,7 +22,9 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `AuthenticationMiddleware` when the request carries valid credentials.
     public var principal: Principal?
-    public let remoteIP: String
+    /// The client's address: the peer's, or behind a trusted proxy the one
+    /// it forwarded (set by ``ClientAddressMiddleware``).
+    public var remoteIP: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -75,7 +77,7 @@ public struct AgentSocketContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<AgentSocketContext>
     public var hostID: HostID?
-    public let remoteIP: String
+    public var remoteIP: String
     /// The connection being upgraded, to shape the answer when the upgrade is declined.
     let channel: any Channel
 

@@ -40,6 +40,13 @@ public let serverVersion = "0.1.0"
 public func buildApplication(
     _ options: ServeOptions, logger: Logger, onFirstAdminPassword: @Sendable (String) -> Void
 ) async throws -> some ApplicationProtocol {
+    // Each connection holds a descriptor: the soft limit of 1,024 many
+    // systems start with ran out under 1,100 silent sockets (#14 item 1).
+    if let limit = FileDescriptorLimit.raiseToHard() {
+        logger.notice("open file limit", metadata: [
+            "soft": "\(limit.now)", "hard": "\(limit.hard)", "was": "\(limit.was)",
+        ])
+    }
     let dataDir = try DataDirectory(path: options.dataDirectory)
     if let mode = dataDir.tightenedFrom {
         logger.warning("the data dir was open to other users; made it private (0700)", metadata: [
@@ -104,17 +111,7 @@ public func buildApplication(
     let router = buildRouter(services, catalog: catalog, templates: templates)
     let agentRouter = buildAgentRouter(services)
 
-    var server = HTTPServerBuilder.http1WebSocketUpgrade(
-        webSocketRouter: agentRouter,
-        // RFC 6455: a text frame that is not UTF-8 closes the socket with 1007.
-        configuration: .init(ws: .init(maxFrameSize: FrameLimits.maxFrameBytes, validateUTF8: true)))
-    if let certificate = options.tlsCertificatePath, let keyPath = options.tlsKeyPath {
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
-        server = try .tls(server, tlsConfiguration: tls)
-    }
-
+    let server = try httpServer(options, agentRouter: agentRouter)
     let scheme = options.tlsCertificatePath == nil ? "http" : "https"
     return Application(
         router: router, server: server,
@@ -127,10 +124,40 @@ public func buildApplication(
         logger: logger)
 }
 
+/// HTTP/1.1 with the agent WebSocket upgrade, TLS when configured, inside
+/// the connection limits (``GuardedChannel``).
+func httpServer(_ options: ServeOptions, agentRouter: Router<AgentSocketContext>) throws -> HTTPServerBuilder {
+    let limits = options.settings.connectionLimits
+    let admission = ConnectionAdmission(limit: limits.maxConnectionsPerIP, exempt: options.settings.trustedProxies)
+    // Hummingbird's idle timeout runs from each response's end to the next
+    // request head, so later requests get the same deadline as the first.
+    var http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(limits.requestHeadTimeout))
+    http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes)
+    let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: http1,
+        // RFC 6455: a text frame that is not UTF-8 closes the socket with 1007.
+        ws: .init(maxFrameSize: FrameLimits.maxFrameBytes, validateUTF8: true))
+    var tls: TLSConfiguration?
+    if let certificate = options.tlsCertificatePath, let keyPath = options.tlsKeyPath {
+        tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+    }
+    let agentResponder = agentRouter.buildResponder()
+    return HTTPServerBuilder { [tls] responder in
+        let http = HTTP1WebSocketUpgradeChannel(
+            responder: responder, webSocketResponder: agentResponder, configuration: configuration)
+        guard let tls else { return GuardedChannel(base: http, limits: limits, admission: admission) }
+        return GuardedChannel(base: try TLSChannel(http, tlsConfiguration: tls), limits: limits, admission: admission)
+    }
+}
+
 func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: WebTemplates) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: services.settings.trustedProxies))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMappingMiddleware(templates: templates, logger: services.logger))
+    router.add(middleware: UnservedMethodMiddleware())
     router.add(middleware: AuthenticationMiddleware(database: services.database))
 
     let api = router.group("api/v1")
@@ -167,6 +194,7 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: W
 
 func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> {
     let router = Router(context: AgentSocketContext.self)
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: services.settings.trustedProxies))
     router.add(middleware: AgentTokenMiddleware(database: services.database))
     router.ws("/api/v1/agent/ws") { _, context in
         // Anything but a valid agent token declines the upgrade with 401.

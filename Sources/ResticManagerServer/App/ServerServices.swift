@@ -28,6 +28,9 @@ public struct ServerSettings: Sendable {
     /// A PEM file of extra CAs that webhook, ping and SMTP TLS trust besides the system's.
     public var notifyCAFile: String?
     public var passwordParameters = Argon2Parameters.rfc9106
+    public var connectionLimits = ConnectionLimits()
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    public var trustedProxies = TrustedProxies()
 
     public init(baseURL: String?) { self.baseURL = baseURL }
 }

@@ -1,54 +1,110 @@
 import Foundation
 
-/// Counts failed logins per username and per client IP over a sliding
-/// window and says when to refuse with 429 (SPEC §8).
+/// Slows password guessing without locking owners out (SPEC §8, #14 item 2;
+/// OWASP ASVS 2.2.1: slow the attacker, don't lock the account).
+///
+/// - Per (username, client IP): a few wrong passwords are answered at once;
+///   after them each further attempt of that pair must wait a delay that
+///   doubles with every failure, up to ``Policy/maxDelay``. Earlier attempts
+///   get 429 and `Retry-After` without a password check. The same user from
+///   another address is not slowed, so an attacker cannot lock the admin
+///   out; a success clears the pair.
+/// - Per client IP, across usernames: a budget of failures per window.
+///   Past it the pairs of that IP get no free attempts and wrong passwords
+///   are answered 429, but a correct password still signs in — behind a
+///   shared proxy address one guesser must not block everybody else.
 public actor LoginThrottle {
-    /// How many failures within `window` are tolerated before 429.
     public struct Policy: Sendable {
+        /// Wrong passwords per pair answered without delay.
+        public var freeFailures = 3
+        /// The wait after the last free failure; it doubles with each further one.
+        public var firstDelay: Duration = .seconds(1)
+        public var maxDelay: Duration = .seconds(5 * 60)
+        /// How long failures are remembered, for pairs and for IPs.
         public var window: Duration = .seconds(15 * 60)
-        public var maxFailuresPerUsername = 5
-        public var maxFailuresPerIP = 20
+        /// Failures one client IP may make within `window`, all usernames together.
+        public var failuresPerIP = 100
 
         public init() {}
     }
 
+    private struct PairRecord {
+        var failures = 0
+        var last: ContinuousClock.Instant
+    }
+
     private let policy: Policy
-    private var failures: [String: [ContinuousClock.Instant]] = [:]
     private let clock = ContinuousClock()
+    private var pairs: [String: PairRecord] = [:]
+    private var ipFailures: [String: [ContinuousClock.Instant]] = [:]
 
     init(policy: Policy = Policy()) {
         self.policy = policy
     }
 
-    /// Seconds to wait before trying again, or nil when an attempt may proceed.
+    /// Seconds the pair must still wait before its password is checked, or
+    /// nil when the attempt may proceed.
     func retryAfter(username: String, ip: String) -> Int? {
         let now = clock.now
-        let limits = [("u:" + username.lowercased(), policy.maxFailuresPerUsername), ("ip:" + ip, policy.maxFailuresPerIP)]
-        var wait: Duration?
-        for (key, limit) in limits {
-            let recent = prune(key, now: now)
-            if recent.count >= limit, let oldest = recent.first {
-                let remaining = oldest + policy.window - now
-                wait = max(wait ?? .zero, remaining)
-            }
+        guard let wait = remainingDelay(pair: Self.pairKey(username, ip), ip: ip, now: now), wait > .zero else {
+            return nil
         }
-        return wait.map { max(1, Int($0.components.seconds) + 1) }
+        return Self.seconds(wait)
     }
 
-    func recordFailure(username: String, ip: String) {
+    /// Records a wrong password. Returns the `Retry-After` to answer with
+    /// when the IP is past its budget (429 instead of 401), else nil.
+    func recordFailure(username: String, ip: String) -> Int? {
         let now = clock.now
-        failures["u:" + username.lowercased(), default: []].append(now)
-        failures["ip:" + ip, default: []].append(now)
-        if failures.count > 10_000 { failures = failures.filter { !$0.value.isEmpty } }
+        let key = Self.pairKey(username, ip)
+        var record = pairs[key].flatMap { now - $0.last < policy.window ? $0 : nil } ?? PairRecord(last: now)
+        record.failures += 1
+        record.last = now
+        pairs[key] = record
+        // Only the newest `failuresPerIP + 1` matter: the list stays bounded.
+        ipFailures[ip] = Array((recentIPFailures(ip, now: now) + [now]).suffix(policy.failuresPerIP + 1))
+        prune(now: now)
+        guard overBudget(ip, now: now) else { return nil }
+        return Self.seconds(max(remainingDelay(pair: key, ip: ip, now: now) ?? .zero, .seconds(1)))
     }
 
-    func recordSuccess(username: String) {
-        failures["u:" + username.lowercased()] = nil
+    /// A correct password clears its pair; the IP's budget stays spent.
+    func recordSuccess(username: String, ip: String) {
+        pairs[Self.pairKey(username, ip)] = nil
     }
 
-    private func prune(_ key: String, now: ContinuousClock.Instant) -> [ContinuousClock.Instant] {
-        let recent = (failures[key] ?? []).filter { now - $0 < policy.window }
-        failures[key] = recent.isEmpty ? nil : recent
-        return recent
+    private func remainingDelay(pair key: String, ip: String, now: ContinuousClock.Instant) -> Duration? {
+        guard let record = pairs[key], now - record.last < policy.window else { return nil }
+        let free = overBudget(ip, now: now) ? 0 : policy.freeFailures
+        guard record.failures >= free else { return nil }
+        let doublings = min(record.failures - free, 30)
+        let delay = min(policy.firstDelay * (1 << doublings), policy.maxDelay)
+        return record.last + delay - now
+    }
+
+    private func overBudget(_ ip: String, now: ContinuousClock.Instant) -> Bool {
+        recentIPFailures(ip, now: now).count > policy.failuresPerIP
+    }
+
+    private func recentIPFailures(_ ip: String, now: ContinuousClock.Instant) -> [ContinuousClock.Instant] {
+        (ipFailures[ip] ?? []).filter { now - $0 < policy.window }
+    }
+
+    /// Forgets what the window no longer covers, so many addresses cannot
+    /// grow the tables without bound.
+    private func prune(now: ContinuousClock.Instant) {
+        guard pairs.count + ipFailures.count > 10_000 else { return }
+        pairs = pairs.filter { now - $0.value.last < policy.window }
+        ipFailures = ipFailures.compactMapValues { times in
+            let recent = times.filter { now - $0 < policy.window }
+            return recent.isEmpty ? nil : recent
+        }
+    }
+
+    private static func pairKey(_ username: String, _ ip: String) -> String { username.lowercased() + "\u{0}" + ip }
+
+    private static func seconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
     }
 }
