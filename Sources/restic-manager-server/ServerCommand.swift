@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM file of extra CA certificates trusted for webhooks, ping URLs and SMTP TLS.")
     var notifyCaFile: String?
 
+    @Option(help: "Directory of the agent packages served to hosts with /install.sh (SPEC §13).")
+    var packagesDir: String = ServerSettings.defaultPackagesDirectory
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
@@ -83,6 +86,7 @@ struct Serve: AsyncParsableCommand {
         settings.metricsPublic = publicMetrics
         settings.alertInterval = .seconds(alertIntervalSeconds)
         settings.notifyCAFile = notifyCaFile
+        settings.packagesDirectory = packagesDir
         settings.secureCookies = tlsCert != nil
         let options = ServeOptions(
             dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,

@@ -24,12 +24,14 @@ struct HostResponse: ResponseEncodable, Sendable {
     let desiredScheduleVersion: Int64
     let ackedScheduleVersion: Int64
     let openAlerts: Int
+    /// SPEC §13: the server holds a newer agent package for this host.
+    let updateAvailable: Bool
     @ExplicitNull var repoSizeBytes: Int64?
     @ExplicitNull var timezone: String?
     let notes: String
     let enrolledAt: Date
 
-    init(_ summary: HostSummary) {
+    init(_ summary: HostSummary, packages: AgentPackageCatalog) {
         let host = summary.host
         id = host.id.rawValue
         name = host.name
@@ -48,6 +50,7 @@ struct HostResponse: ResponseEncodable, Sendable {
         desiredScheduleVersion = version.desiredVersion
         ackedScheduleVersion = version.ackedVersion
         openAlerts = summary.openAlerts
+        updateAvailable = packages.update(forAgentVersion: host.agentVersion, arch: host.arch) != nil
         repoSizeBytes = summary.latestStats?.sizeBytes
         timezone = host.timezone
         notes = host.notes
@@ -127,7 +130,7 @@ struct HostController {
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
         return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
-                            map: HostResponse.init)
+                            map: { HostResponse($0, packages: services.packages) })
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
@@ -135,7 +138,7 @@ struct HostController {
         guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
             throw APIError.notFound("host")
         }
-        return HostResponse(summary)
+        return HostResponse(summary, packages: services.packages)
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
@@ -149,7 +152,7 @@ struct HostController {
         let notes = try body.notes.map { try Validate.text($0, field: "notes", maxLength: 4096) }
         _ = try await services.database.updateHost(id: host.id, name: name, notes: notes, by: context.auditActor)
         guard let summary = try await services.database.hostSummary(id: host.id) else { throw APIError.notFound("host") }
-        return HostResponse(summary)
+        return HostResponse(summary, packages: services.packages)
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {

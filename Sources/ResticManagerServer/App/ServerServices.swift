@@ -26,6 +26,9 @@ public struct ServerSettings: Sendable {
     /// A PEM file of extra CAs that webhook, ping and SMTP TLS trust besides the system's.
     public var notifyCAFile: String?
     public var passwordParameters = Argon2Parameters.rfc9106
+    /// Where the agent packages handed out by `/install.sh` live (SPEC §13).
+    public var packagesDirectory = ServerSettings.defaultPackagesDirectory
+    public static let defaultPackagesDirectory = "/usr/share/restic-manager-server/packages"
 
     public init(baseURL: String?) { self.baseURL = baseURL }
 }
@@ -42,5 +45,7 @@ struct ServerServices: Sendable {
     let metrics: ServerMetrics
     let alerts: AlertEvaluator
     let delivery: NotificationDelivery
+    /// The agent packages of `--packages-dir`, read at start.
+    let packages: AgentPackageCatalog
     let logger: Logger
 }
