@@ -19,8 +19,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
@@ -72,19 +70,6 @@ def purge_everything() -> None:
         sh("deluser", "--system", "--quiet", "restic-manager", check=False)
     if sh("getent", "group", "restic-manager", check=False).returncode == 0:
         sh("delgroup", "--system", "--quiet", "restic-manager", check=False)
-
-
-@pytest.fixture(scope="module")
-def system():
-    """Root on a Debian machine with the packages built and nothing of ours installed."""
-    assert os.geteuid() == 0, "the package test installs packages: run it as root"
-    assert os.path.exists("/etc/debian_version"), "the package test needs a Debian machine"
-    for package in PACKAGES:
-        deb = DIST / f"{package}_{release_version()}_{debian_arch()}.deb"
-        assert deb.exists(), f"{deb} is missing: run scripts/package first"
-    purge_everything()
-    yield
-    purge_everything()
 
 
 def unit_exec_start(unit_path: str) -> list[str]:

@@ -27,10 +27,12 @@ import uuid
 import pytest
 import requests
 
-import agent_harness as harness
-from conftest import Client, wait_for
+# First: it puts tests/e2e on sys.path for the helpers below.
 from package_support import (DIST, debian_arch, installed_version, purge_everything, release_version, sh,
                              unit_exec_start, unit_value)
+
+import agent_harness as harness  # noqa: E402
+from conftest import Client, wait_for  # noqa: E402
 
 VERSION = release_version()
 ARCH = debian_arch()
