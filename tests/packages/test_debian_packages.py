@@ -205,6 +205,10 @@ def test_operator_installs_the_server_and_a_host_enrolls_with_the_one_line(syste
                        ("ReadWritePaths", str(DATA_DIR)), ("User", "restic-manager")):
         assert unit_value(SERVER_UNIT, key) == value, key
     assert int(unit_value(SERVER_UNIT, "LimitNOFILE")) >= 20_000  # SPEC §12: 10,000 agents
+    # systemd's own exposure score (0 best, 10 worst): 1.7 when written.
+    exposure = sh("systemd-analyze", "security", "--offline=true", SERVER_UNIT, check=False).stdout
+    score = re.search(r"Overall exposure level for restic-manager-server\.service: ([\d.]+)", exposure)
+    assert score and float(score.group(1)) <= 2.0, exposure[-3000:]
 
     # The operator's flags go in /etc/default (a conffile): here, a free port.
     port = harness.free_port()
@@ -306,6 +310,8 @@ def test_operator_installs_the_server_and_a_host_enrolls_with_the_one_line(syste
         admin = Client(server, "admin", admin.server.admin_password)
         host = harness.wait_online(admin, host_id, timeout=120)  # the agent reconnected by itself
         assert host["update_available"] is True
+        fleet = admin.get("/")  # the operator's UI, served by the installed binary
+        assert fleet.status_code == 200 and "agent 0.99.0 available" in fleet.text
         wait_for(lambda: "a newer agent is available" in agent_process.text(), timeout=30, message="the agent's notice")
         status = sh("/usr/bin/restic-manager-agent", "status", "--state-dir", str(STATE_DIR)).stdout
         assert f"Update:          0.99.0 available at {server.base_url}/packages/{next_agent.name}" in status, status
