@@ -1,2 +1,4 @@
-/// The version this agent build reports in `hello`.
-public let agentVersion = "0.1.0"
+import ResticManagerProtocol
+
+/// The version this agent build reports in `hello`: the release version.
+public let agentVersion = releaseVersion

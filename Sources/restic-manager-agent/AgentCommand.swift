@@ -74,7 +74,10 @@ struct Enroll: AsyncParsableCommand {
     var server: String
 
     @Option(help: "One-time enrollment token (rme_…) from the server.")
-    var token: String
+    var token: String?
+
+    @Flag(help: "Read the enrollment token from the first line of stdin (keeps it off the process list).")
+    var tokenStdin = false
 
     @Option(help: "Display name of this host on the server (default: its hostname).")
     var name: String?
@@ -89,7 +92,15 @@ struct Enroll: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        guard !token.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--token must not be empty") }
+        switch (token, tokenStdin) {
+        case (nil, false): throw ValidationError("give the enrollment token with --token TOKEN or --token-stdin")
+        case (.some, true): throw ValidationError("--token and --token-stdin exclude each other")
+        case (let token?, false):
+            guard !token.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--token must not be empty")
+            }
+        case (nil, true): break
+        }
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ValidationError("--name must not be empty")
         }
@@ -105,10 +116,11 @@ struct Enroll: AsyncParsableCommand {
             throw CommandFailure(error.description)
         }
         let facts = HostFacts.current()
+        let token = try enrollmentToken()
         let enrolled: EnrollmentClient.Enrolled
         do {
             enrolled = try await EnrollmentClient.enroll(
-                endpoint: endpoint, token: token.trimmingCharacters(in: .whitespaces), facts: facts, name: name,
+                endpoint: endpoint, token: token, facts: facts, name: name,
                 caFile: trust.caFile)
         } catch {
             throw CommandFailure(error.description)
@@ -122,6 +134,14 @@ struct Enroll: AsyncParsableCommand {
         logger.info("enrolled", metadata: ["host_id": "\(enrolled.hostID)", "server": "\(endpoint.baseURL)"])
         print("enrolled as host \(enrolled.hostID); credential saved in \(AgentStateStore.databasePath(stateDirectory: state.stateDir))")
         print("start the agent with: restic-manager-agent run --state-dir \(state.stateDir)")
+    }
+
+    /// The token from `--token` or stdin, without surrounding blanks.
+    private func enrollmentToken() throws -> String {
+        let text = tokenStdin ? readLine(strippingNewline: true) ?? "" : token ?? ""
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw CommandFailure("--token-stdin: no token on stdin") }
+        return trimmed
     }
 }
 

@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connections one client IP may hold open that are not agent WebSockets (trusted proxies exempt).")
     var maxConnectionsPerIp: Int = 64
 
+    @Option(help: "Directory of the agent packages served to hosts with /install.sh (SPEC §13).")
+    var packagesDir: String = ServerSettings.defaultPackagesDirectory
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
@@ -116,6 +119,7 @@ struct Serve: AsyncParsableCommand {
         settings.alertInterval = .seconds(alertIntervalSeconds)
         settings.notifyCAFile = notifyCaFile
         settings.browseTimeout = .seconds(browseTimeoutSeconds)
+        settings.packagesDirectory = packagesDir
         settings.secureCookies = tlsCert != nil
         settings.trustedProxies = TrustedProxies(trustedProxy.compactMap(IPNetwork.init))
         settings.loginPolicy.failuresPerIP = loginFailuresPerIp

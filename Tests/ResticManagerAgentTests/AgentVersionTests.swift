@@ -1,8 +1,11 @@
 import ResticManagerAgent
+import ResticManagerCore
+import ResticManagerProtocol
 import Testing
 
 @Suite struct AgentVersionTests {
-    @Test func versionIsSemantic() {
-        #expect(agentVersion.split(separator: ".").count == 3)
+    @Test func versionIsSemanticAndTheReleaseVersion() {
+        #expect(SemanticVersion(agentVersion) != nil)
+        #expect(agentVersion == releaseVersion)
     }
 }

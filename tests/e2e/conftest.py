@@ -90,6 +90,10 @@ def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Pat
     run_id = uuid.uuid4().hex[:8]
     stdout_path = tmp_path / f"server-{run_id}.out"
     stderr_path = tmp_path / f"server-{run_id}.err"
+    # No agent packages unless a test brings its own: the machine's
+    # /usr/share/restic-manager-server/packages must not change answers.
+    if "--packages-dir" not in extra_args:
+        extra_args = (*extra_args, "--packages-dir", str(tmp_path / "no-packages"))
     process = subprocess.Popen(
         [str(BINARY), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra_args],
         stdout=open(stdout_path, "wb"),

@@ -31,7 +31,9 @@ def test_create_shows_token_once_with_install_command(server, admin):
     token = server.remember_secret(body["token"])
     assert token.startswith("rme_")
     assert token in body["install_command"]
-    assert body["install_command"].startswith("restic-manager-agent enroll --server ")
+    # SPEC §13: the one line that installs, enrolls and starts the agent.
+    assert body["install_command"] == (
+        f"curl -fsSL '{server.base_url}/install.sh' | sudo sh -s -- --token {token}")
     lifetime = parse_time(body["expires_at"]) - datetime.datetime.now(datetime.timezone.utc)
     assert datetime.timedelta(hours=23, minutes=55) < lifetime <= datetime.timedelta(hours=24)
 
@@ -56,7 +58,7 @@ def test_install_command_uses_the_base_url(tmp_path):
     try:
         admin = Client(server, "admin", server.admin_password)
         body = new_enrollment_token(admin, expires_in_hours=2)
-        assert "--server 'https://backup.example.com:8443'" in body["install_command"]
+        assert body["install_command"].startswith("curl -fsSL 'https://backup.example.com:8443/install.sh' | sudo sh -s -- --token rme_")
         lifetime = parse_time(body["expires_at"]) - datetime.datetime.now(datetime.timezone.utc)
         assert datetime.timedelta(hours=1, minutes=55) < lifetime <= datetime.timedelta(hours=2)
     finally:

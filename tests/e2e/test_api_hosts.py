@@ -8,7 +8,8 @@ from api_support import (Anonymous, agent_finish_job, agent_start_job, assert_ap
 from conftest import Agent, enroll_host, wait_for
 
 HOST_KEYS = {"id", "name", "hostname", "os", "arch", "agent_version", "restic_version", "status", "last_seen_at",
-             "last_backup", "schedule_sync", "desired_schedule_version", "acked_schedule_version", "open_alerts"}
+             "last_backup", "schedule_sync", "desired_schedule_version", "acked_schedule_version", "open_alerts",
+             "update_available"}
 CONFIG_KEYS = {"repo_url", "repo_username", "repo_password_set", "repo_credential_set", "hook_shell"}
 
 
@@ -25,6 +26,7 @@ def test_host_list_shape_for_a_fresh_host(server, admin, viewer):
     assert item["schedule_sync"] == "pending"
     assert item["desired_schedule_version"] > item["acked_schedule_version"] == 0
     assert item["open_alerts"] == 0
+    assert item["update_available"] is False
     assert viewer.get(f"/api/v1/hosts/{host.host_id}").json() == item
     assert_api_shape(item)
     assert_error(viewer.get("/api/v1/hosts/no-such-host"), 404, "not_found")

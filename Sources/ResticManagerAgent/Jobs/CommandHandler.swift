@@ -117,9 +117,12 @@ public struct CommandHandler: ServerMessageHandling {
             case .commandCancel(let cancel):
                 await queue.cancel(jobID: cancel.jobID)
             case .agentUpdateAvailable(let update):
-                logger.notice("a newer agent is available", metadata: [
-                    "version": "\(update.latestVersion)", "url": "\(update.packageURL)",
+                // Told, never acted on: packages update the agent (SPEC §13).
+                logger.notice("a newer agent is available; upgrade with the server's install line or its package", metadata: [
+                    "running": "\(agentVersion)", "version": "\(update.latestVersion)", "url": "\(update.packageURL)",
                 ])
+                try await store.saveUpdateNotice(UpdateNotice(
+                    latestVersion: update.latestVersion, packageURL: update.packageURL, receivedAt: Date()))
             default:
                 logger.debug("ignored message", metadata: ["type": "\(envelope.message.type.rawValue)"])
             }

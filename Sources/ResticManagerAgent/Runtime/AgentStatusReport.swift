@@ -40,6 +40,10 @@ public enum AgentStatusReport {
             lines.append("Last check:      \(check.status) at \(time(check.at))")
         }
         lines.append("Outbox:          \(try await store.outboxCount()) message(s) waiting for the server")
+        lines.append("Agent version:   \(agentVersion)")
+        if let notice = try await store.updateNotice(), isNewer(notice.latestVersion, than: agentVersion) {
+            lines.append("Update:          \(notice.latestVersion) available at \(notice.packageURL) (told \(time(notice.receivedAt)))")
+        }
         lines.append("Time zone:       \(timeZone.identifier)")
 
         let set = try await store.scheduleSet()
@@ -63,6 +67,13 @@ public enum AgentStatusReport {
             lines.append(text)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// A notice stays in the state after the upgrade it announced; only a
+    /// version newer than this build still counts.
+    static func isNewer(_ version: String, than running: String) -> Bool {
+        guard let offered = SemanticVersion(version), let current = SemanticVersion(running) else { return false }
+        return current < offered
     }
 
     /// The connection line: a record left by a daemon that died without a

@@ -498,6 +498,21 @@ public struct AgentStateStore: Sendable {
         try await setMeta("last_report_at", RFC3339.format(date))
     }
 
+    public func updateNotice() async throws -> UpdateNotice? {
+        guard let text = try await meta("update_available"), let object = Self.decodeObject(text),
+            let version = object["latest_version"], let url = object["package_url"],
+            let at = object["received_at"].flatMap(RFC3339.parse)
+        else { return nil }
+        return UpdateNotice(latestVersion: version, packageURL: url, receivedAt: at)
+    }
+
+    public func saveUpdateNotice(_ notice: UpdateNotice) async throws {
+        try await setMeta("update_available", Self.encodeObject([
+            "latest_version": notice.latestVersion, "package_url": notice.packageURL,
+            "received_at": RFC3339.format(notice.receivedAt),
+        ]))
+    }
+
     func meta(_ key: String) async throws -> String? {
         try await writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM agent_meta WHERE key = ?", arguments: [key]) }
     }

@@ -190,3 +190,17 @@ public struct PendingLogLine: Sendable, Equatable {
         self.at = at
     }
 }
+
+/// The last `agent.update_available` the server sent (SPEC §13), kept so
+/// that `status` can say so with the daemon stopped.
+public struct UpdateNotice: Sendable, Equatable {
+    public var latestVersion: String
+    public var packageURL: String
+    public var receivedAt: Date
+
+    public init(latestVersion: String, packageURL: String, receivedAt: Date) {
+        self.latestVersion = latestVersion
+        self.packageURL = packageURL
+        self.receivedAt = receivedAt
+    }
+}

@@ -24,6 +24,8 @@ struct HostResponse: ResponseEncodable, Sendable {
     let desiredScheduleVersion: Int64
     let ackedScheduleVersion: Int64
     let openAlerts: Int
+    /// SPEC §13: the server holds a newer agent package for this host.
+    let updateAvailable: Bool
     @ExplicitNull var repoSizeBytes: Int64?
     @ExplicitNull var timezone: String?
     let notes: String
@@ -32,7 +34,7 @@ struct HostResponse: ResponseEncodable, Sendable {
     let restoreTargets: [String]
     let hooksAllowed: Bool
 
-    init(_ summary: HostSummary) {
+    init(_ summary: HostSummary, packages: AgentPackageCatalog) {
         let host = summary.host
         id = host.id.rawValue
         name = host.name
@@ -51,6 +53,7 @@ struct HostResponse: ResponseEncodable, Sendable {
         desiredScheduleVersion = version.desiredVersion
         ackedScheduleVersion = version.ackedVersion
         openAlerts = summary.openAlerts
+        updateAvailable = packages.update(forAgentVersion: host.agentVersion, arch: host.arch) != nil
         repoSizeBytes = summary.latestStats?.sizeBytes
         timezone = host.timezone
         notes = host.notes
@@ -139,7 +142,7 @@ struct HostController {
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
         return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
-                            map: HostResponse.init)
+                            map: { HostResponse($0, packages: services.packages) })
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
@@ -147,7 +150,7 @@ struct HostController {
         guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
             throw APIError.notFound("host")
         }
-        return HostResponse(summary)
+        return HostResponse(summary, packages: services.packages)
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
@@ -161,7 +164,7 @@ struct HostController {
         let notes = try body.notes.map { try Validate.text($0, field: "notes", maxLength: 4096) }
         _ = try await services.database.updateHost(id: host.id, name: name, notes: notes, by: context.auditActor)
         guard let summary = try await services.database.hostSummary(id: host.id) else { throw APIError.notFound("host") }
-        return HostResponse(summary)
+        return HostResponse(summary, packages: services.packages)
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -168,9 +168,10 @@ struct EnrollmentController {
         let record = try await services.database.createEnrollmentToken(
             tokenHash: token.hash, note: note, expiresAt: Date().addingTimeInterval(lifetime.timeInterval),
             replaceHostID: body.replaceHostId.map { HostID($0) }, by: context.auditActor)
+        // SPEC §13: the one line that installs, enrolls and starts the agent.
+        let installer = services.settings.publicBaseURL(for: request) + "/install.sh"
         let command =
-            "restic-manager-agent enroll --server \(shellQuoted(baseURL(of: request))) --token \(token.plaintext)"
-            + " && restic-manager-agent run"
+            "curl -fsSL \(InstallScript.shellQuoted(installer)) | sudo sh -s -- --token \(token.plaintext)"
         return Created(id: record.id.rawValue, token: token.plaintext, expiresAt: record.expiresAt,
                        installCommand: command)
     }
@@ -203,15 +204,5 @@ struct EnrollmentController {
         // A replaced host's old agent must not keep its socket.
         await services.hub.disconnect(hostID: host.id, reason: "host re-enrolled")
         return EditedResponse(status: .created, response: Enrolled(hostId: host.id.rawValue, agentToken: agentToken.plaintext))
-    }
-
-    private func baseURL(of request: Request) -> String {
-        if let configured = services.settings.baseURL { return configured }
-        let scheme = services.settings.secureCookies ? "https" : "http"
-        return "\(scheme)://\(request.head.authority ?? "127.0.0.1")"
-    }
-
-    private func shellQuoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -14,6 +14,8 @@ import Synchronization
 struct AgentSession: Sendable {
     let hostID: HostID
     let remoteIP: String
+    /// This server's URL as the agent reached it, for package links.
+    let publicBaseURL: String
     let services: ServerServices
 
     /// Messages committed per transaction at most. Smaller batches commit as
@@ -208,6 +210,12 @@ struct AgentSession: Sendable {
         reply(out, .configUpdate(try await services.hub.configUpdate(hostID: hostID)))
         let schedules = try await services.hub.scheduleSet(hostID: hostID)
         reply(out, .scheduleSet(schedules))
+        // SPEC §13: informational; the agent never updates itself.
+        if let update = services.packages.update(forAgentVersion: hello.agentVersion, arch: hello.arch) {
+            reply(out, .agentUpdateAvailable(AgentUpdateAvailablePayload(
+                latestVersion: update.version.description,
+                packageURL: PackageController.url(of: update, baseURL: publicBaseURL))))
+        }
         await services.hub.activate(hostID, connection, sentScheduleVersion: schedules.version)
         await services.hub.dispatchQueuedJobs(hostID: hostID)
         services.alerts.poke()

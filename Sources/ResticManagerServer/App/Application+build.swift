@@ -32,8 +32,8 @@ public struct ServeOptions: Sendable {
     }
 }
 
-/// The version this build reports.
-public let serverVersion = "0.1.0"
+/// The version this build reports: the release version (one place for both binaries).
+public let serverVersion = releaseVersion
 
 /// Builds the server of `serve` from its data dir: opens (or creates) the
 /// key and the database there.
@@ -92,7 +92,8 @@ public func buildApplication(
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
         hub: hub, browse: SnapshotBrowseRequests(hub: hub),
-        jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery, logger: logger)
+        jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery,
+        packages: AgentPackageCatalog.load(directory: options.settings.packagesDirectory, logger: logger), logger: logger)
 
     if try await database.userCount() == 0 {
         let password = FirstAdmin.randomPassword()
@@ -184,6 +185,7 @@ func buildRouter(_ services: ServerServices, catalog: RouteCatalog, templates: W
     JobController(services: services).addRoutes(to: user, catalog: catalog)
     AlertController(services: services).addRoutes(to: user, catalog: catalog)
     NotificationChannelController(services: services).addRoutes(to: user, catalog: catalog)
+    PackageController(services: services).addPublicRoutes(to: router, catalog: catalog)
     let system = SystemController(services: services)
     system.addRoutes(to: user, catalog: catalog)
     system.addPublicRoutes(to: router, catalog: catalog)
@@ -205,7 +207,9 @@ func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> 
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
         guard let hostID = context.requestContext.hostID else { return }
-        let session = AgentSession(hostID: hostID, remoteIP: context.requestContext.remoteIP, services: services)
+        let session = AgentSession(
+            hostID: hostID, remoteIP: context.requestContext.remoteIP,
+            publicBaseURL: services.settings.publicBaseURL(for: context.request), services: services)
         try await session.run(inbound: inbound, outbound: outbound)
     }
     return router

@@ -31,6 +31,9 @@ public struct ServerSettings: Sendable {
     public var connectionLimits = ConnectionLimits()
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     public var trustedProxies = TrustedProxies()
+    /// Where the agent packages handed out by `/install.sh` live (SPEC §13).
+    public var packagesDirectory = ServerSettings.defaultPackagesDirectory
+    public static let defaultPackagesDirectory = "/usr/share/restic-manager-server/packages"
 
     public init(baseURL: String?) { self.baseURL = baseURL }
 }
@@ -48,5 +51,7 @@ struct ServerServices: Sendable {
     let metrics: ServerMetrics
     let alerts: AlertEvaluator
     let delivery: NotificationDelivery
+    /// The agent packages of `--packages-dir`, read at start.
+    let packages: AgentPackageCatalog
     let logger: Logger
 }

@@ -25,6 +25,8 @@ struct DashboardPage {
         let nextRunAt: String
         let repoSize: String
         let scheduleSync: String
+        /// "agent 0.2.0 available" when the server holds a newer agent package.
+        let update: String?
     }
 
     struct Model {
@@ -72,7 +74,9 @@ struct DashboardPage {
                 nextRun: state.nextRun.map { WebFormat.relative($0, now: now) } ?? "—",
                 nextRunAt: WebFormat.machine(state.nextRun),
                 repoSize: WebFormat.bytes(summary.latestStats?.sizeBytes),
-                scheduleSync: version.inSync ? "in sync" : "pending")
+                scheduleSync: version.inSync ? "in sync" : "pending",
+                update: services.packages.update(forAgentVersion: summary.host.agentVersion, arch: summary.host.arch)
+                    .map { "agent \($0.version) available" })
         }
         let attention = rows.filter(\.attention).count
         let model = Model(

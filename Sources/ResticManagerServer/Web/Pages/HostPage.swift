@@ -108,7 +108,8 @@ struct HostPage {
                                 hookShell: stored?.hookShell ?? "", passwordSet: stored?.repoPasswordSealed != nil,
                                 credentialSet: stored?.repoCredentialSealed != nil)
         }
-        let facts = Self.facts(summary, now: now)
+        let facts = Self.facts(summary, update: services.packages.update(
+            forAgentVersion: summary.host.agentVersion, arch: summary.host.arch), now: now)
         let latest = summary.latestStats
         let stats = latest.map { Self.statsFacts($0, now: now) } ?? []
         let reasons = FleetOverview.reasons(summary, hasSchedules: schedules.contains(where: \.enabled), now: now)
@@ -148,13 +149,16 @@ struct HostPage {
             files: unknown ? "—" : WebFormat.count(snapshot.fileCount))
     }
 
-    private static func facts(_ summary: HostSummary, now: Date) -> [Fact] {
+    private static func facts(_ summary: HostSummary, update: AgentPackage?, now: Date) -> [Fact] {
         let host = summary.host
         let version = summary.scheduleVersion
         return [
             Fact(label: "Hostname", value: host.hostname),
             Fact(label: "OS / arch", value: "\(host.os) / \(host.arch)"),
-            Fact(label: "Agent", value: host.agentVersion.isEmpty ? "—" : host.agentVersion),
+            Fact(label: "Agent", value: (host.agentVersion.isEmpty ? "—" : host.agentVersion) + (update.map {
+                // The agent never updates itself (SPEC §13): say how.
+                " — update available: \($0.version) (run the install line on the host again; no new token needed)"
+            } ?? "")),
             Fact(label: "restic", value: host.resticVersion.isEmpty ? "—" : host.resticVersion),
             Fact(label: "Time zone", value: host.timezone ?? "UTC (not reported yet)"),
             Fact(label: "Last seen", value: host.connected ? "now (connected)" : WebFormat.relative(host.lastSeenAt, now: now)),
