@@ -17,11 +17,26 @@ import uuid
 
 import pytest
 
-from conftest import Browser, e2e, harness, wait_for
+from conftest import Browser, Client, Stack, e2e, harness, wait_for
 
 
 def sha256(path: pathlib.Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """This module's own server with the default offline threshold (90 s):
+    the agent heartbeats every 30 s, and browsing needs it connected."""
+    tmp = tmp_path_factory.mktemp("web-restore")
+    server = e2e.start_server(tmp)
+    built = Stack(server, Client(server, "admin", server.admin_password), tmp)
+    yield built
+    for browser in built.browsers:
+        browser.quit()
+    for agent in built.agents:
+        agent.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +147,19 @@ def test_a_host_that_allows_no_restore_says_how_to_allow_it(stack, backed_up, op
     assert "offline" in browser.text("#browse-error")
     assert "--restore-to DIR" in browser.text("#restore-help")
     assert not browser.exists("#restore-to")
+    assert not browser.exists("#via-form")  # an operator cannot hand a host's secrets to another
     browser.shot("snapshot-no-restore")
+
+    # An admin can have another host's agent list it; this host's repository
+    # does not exist, so that agent's restic says so on the page.
+    admin = stack.browser("admin")
+    admin.login("admin", stack.server.admin_password)
+    admin.open(f"/hosts/{other.host_id}/snapshots/{'cd' * 32}")
+    assert [option.text for option in admin.find_all("#via-host option")] == ["restore-web"]
+    admin.submit("#via-form", timeout=90)
+    assert "restore-web's agent" in admin.text("#listed-via")
+    assert "could not list it" in admin.text("#browse-error")
+    admin.shot("snapshot-via")
 
 
 def test_no_script_failed_on_the_restore_pages(stack):

@@ -9,7 +9,7 @@ from agent_harness import (
     VENV_BIN, configure_repository, enroll_agent, free_port, make_sample, run_job, snapshots, start_agent,
     wait_job_done, wait_online,
 )
-from conftest import wait_for
+from conftest import Client, start_server, wait_for
 from restore_support import browse, make_restore_tree, request_restore, restored_at, tree_digest
 
 
@@ -91,9 +91,12 @@ def test_s3_with_moto(server, admin, tmp_path, s3_server):
     init_and_backup(admin, tmp_path, enrolled)
 
 
-def test_cross_host_browse_and_restore_from_a_rest_backend(server, admin, tmp_path, rest_server):
+def test_cross_host_browse_and_restore_from_a_rest_backend(tmp_path, rest_server):
     """Host A backs up to the REST server; host B browses nothing itself but
-    restores A's snapshot, the REST credential travelling in the socket only."""
+    restores A's snapshot, the REST credential travelling in the socket only.
+    The default offline threshold: a browse needs the host connected."""
+    server = start_server(tmp_path)
+    admin = Client(server, "admin", server.admin_password)
     port, user, rest_password = rest_server
     source = enroll_agent(admin, tmp_path, name="rest-source")
     repo_password = f"repo-{uuid.uuid4().hex}"
@@ -123,6 +126,7 @@ def test_cross_host_browse_and_restore_from_a_rest_backend(server, admin, tmp_pa
     finally:
         source_agent.stop()
         target_agent.stop()
+        server.stop()
     for secret in (rest_password, repo_password):
         assert secret not in target_agent.log_text()
         assert secret not in source_agent.log_text()

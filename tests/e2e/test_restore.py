@@ -7,10 +7,19 @@ import pathlib
 import pytest
 
 from agent_harness import job_logs, restic, run_job, slow_sample, children_restic, wait_job_done, wait_process_gone
-from conftest import create_user, get_host, wait_for
+from conftest import create_user, get_host, start_server, wait_for
 from restore_support import (
     backed_up_host, browse, make_restore_tree, request_restore, restored_at, tree_digest,
 )
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A server with the default offline threshold (90 s): real agents say
+    something every 30 s, and a browse needs the host connected."""
+    srv = start_server(tmp_path)
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture
@@ -184,6 +193,20 @@ def test_cross_host_restore_is_admin_only_and_keeps_the_source_password_in_the_s
     try:
         operator = create_user(admin, "operator")
         target = target_host.restores / "from-source"
+        # The source host is gone; an admin browses its snapshot through the target's agent.
+        source.agent.stop()
+        wait_for(lambda: get_host(admin, source.host_id)["status"] == "offline", timeout=30, message="source offline")
+        offline = browse(admin, source.host_id, source.snapshot_id, str(source.sample))
+        assert offline.status_code == 409 and "via=" in offline.json()["error"]["message"]
+        via = admin.get(f"/api/v1/hosts/{source.host_id}/snapshots/{source.snapshot_id}/ls", timeout=90,
+                        params={"path": str(source.sample / "bin"), "via": target_host.host_id})
+        assert via.status_code == 200, via.text
+        assert {node["name"] for node in via.json()["nodes"]} == {"blob.bin", "link to plain"}
+        for client, via_host, status in ((operator, target_host.host_id, 403), (admin, "nope", 404),
+                                         (admin, source.host_id, 409)):
+            response = client.get(f"/api/v1/hosts/{source.host_id}/snapshots/{source.snapshot_id}/ls",
+                                  params={"path": "/", "via": via_host})
+            assert response.status_code == status, (via_host, response.text)
         refused = request_restore(operator, target_host.host_id, source.snapshot_id, str(target),
                                   source_host_id=source.host_id)
         assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]

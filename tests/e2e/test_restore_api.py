@@ -4,9 +4,19 @@ what reaches the agent's socket (and nothing else) when it is accepted."""
 import json
 import uuid
 
-from conftest import Agent, create_user, enroll_host, hello_payload
+import pytest
+
+from conftest import Agent, create_user, enroll_host, hello_payload, start_server
 
 SNAPSHOT = "ab" * 32
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The default offline threshold (90 s): these raw agents send no heartbeat."""
+    srv = start_server(tmp_path)
+    yield srv
+    srv.stop()
 
 
 def restore_host(admin, server, hostname, targets=("/srv/restore",), password=None):

@@ -152,12 +152,18 @@ actor AgentHub {
         payload.restore = RestoreRequest(
             snapshotID: restore.snapshotId, include: restore.include, target: restore.target, verify: restore.verify)
         if restore.sourceHostId != job.hostId {
-            let source = try await configUpdate(hostID: restore.sourceHostId)
-            payload.source = RepositorySource(
-                repoURL: source.repoURL ?? "", repoUsername: source.repoUsername ?? "",
-                repoPassword: source.repoPassword ?? "", repoCredential: source.repoCredential ?? "")
+            payload.source = try await repositorySource(of: restore.sourceHostId)
         }
         return payload
+    }
+
+    /// Another host's repository with its secrets opened, for a cross-host
+    /// restore or browse: for the socket only.
+    func repositorySource(of hostID: HostID) async throws -> RepositorySource {
+        let config = try await configUpdate(hostID: hostID)
+        return RepositorySource(
+            repoURL: config.repoURL ?? "", repoUsername: config.repoUsername ?? "",
+            repoPassword: config.repoPassword ?? "", repoCredential: config.repoCredential ?? "")
     }
 
     /// The host's config with its secrets opened, for the socket only.

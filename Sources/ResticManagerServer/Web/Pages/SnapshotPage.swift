@@ -52,6 +52,11 @@ struct SnapshotPage {
         let canRestore: Bool
         let suggestedFolder: String
         let restoreHelp: String
+        /// For admins while the snapshot's host is offline: connected hosts
+        /// that can list it instead (`via`).
+        let viaChoices: [TargetChoice]
+        let hasViaChoices: Bool
+        let viaName: String?
     }
 
     /// What the pages say about a host whose agent allows no restore.
@@ -70,18 +75,23 @@ struct SnapshotPage {
         guard let snapshot = try await services.database.snapshot(hostID: host.id, matching: snapshotID) else {
             throw APIError.notFound("snapshot")
         }
-        let path = RestoreArguments.normalizedFolder(try SnapshotBrowsing.requestedPath(request))
+        let query = try SnapshotBrowsing.query(request)
+        let path = RestoreArguments.normalizedFolder(query.path)
         var listing: SnapshotLsResult?
         var failure: APIError?
         do {
             listing = try await SnapshotBrowsing(services: services).list(
-                host: host, snapshotID: snapshot.snapshotId, path: path)
+                host: host, snapshotID: snapshot.snapshotId, path: path, via: query.via, context: context)
         } catch let error as APIError {
             failure = error
         }
-        let base = "/hosts/\(host.id)/snapshots/\(snapshot.snapshotId)"
+        let link = Link(base: "/hosts/\(host.id)/snapshots/\(snapshot.snapshotId)", via: query.via)
         let rows = (listing?.nodes ?? []).enumerated().map { index, node in
-            Self.row(node, index: index, base: base)
+            Self.row(node, index: index, link: link)
+        }
+        let online = await services.hub.isConnected(host.id)
+        let viaChoices = online || context.user.role < .admin ? [] : try await connectedHosts(except: host.id).map {
+            TargetChoice(value: $0.id.rawValue, label: $0.name, selected: $0.id == query.via)
         }
         let targets = try await targetChoices(for: host, context: context)
         let now = Date()
@@ -89,11 +99,13 @@ struct SnapshotPage {
             hostID: host.id.rawValue, hostName: host.name, snapshotID: snapshot.snapshotId,
             shortID: String(snapshot.snapshotId.prefix(8)), time: WebFormat.machine(snapshot.time),
             timeText: WebFormat.timestamp(snapshot.time), paths: snapshot.paths.joined(separator: ", "), path: path,
-            crumbs: Self.crumbs(path, base: base), rows: rows, hasRows: !rows.isEmpty,
+            crumbs: Self.crumbs(path, link: link), rows: rows, hasRows: !rows.isEmpty,
             truncated: listing?.truncated ?? false, error: failure.map { "\($0.message)." },
             targets: targets, canRestore: context.user.role >= .operator && !targets.isEmpty,
             suggestedFolder: "restore-\(snapshot.snapshotId.prefix(8))-\(Self.stamp(now))",
-            restoreHelp: targets.isEmpty && host.restoreTargets.isEmpty ? Self.noRestoreHelp : "")
+            restoreHelp: targets.isEmpty && host.restoreTargets.isEmpty ? Self.noRestoreHelp : "",
+            viaChoices: viaChoices, hasViaChoices: !viaChoices.isEmpty,
+            viaName: try await query.via.asyncMap { try await services.database.host(id: $0)?.name } ?? nil)
         return try await responder.page(
             "snapshot", title: "Snapshot \(model.shortID) — \(host.name)", section: "dashboard", page: model,
             request: request, context: context, status: failure?.status ?? .ok)
@@ -135,21 +147,41 @@ struct SnapshotPage {
         }
     }
 
-    private static func row(_ node: SnapshotNode, index: Int, base: String) -> NodeRow {
+    /// Connected hosts whose agents allow restores: where a gone host's
+    /// snapshot can be listed and then restored.
+    private func connectedHosts(except id: HostID) async throws -> [HostRecord] {
+        var hosts: [HostRecord] = []
+        for candidate in try await services.database.hostsAllowingRestore() where candidate.id != id {
+            if await services.hub.isConnected(candidate.id) { hosts.append(candidate) }
+        }
+        return hosts
+    }
+
+    /// Links within the browser keep the `via` host.
+    struct Link {
+        let base: String
+        let via: HostID?
+
+        func to(_ path: String) -> String {
+            PageLink.to(base, query: [("path", path)] + (via.map { [("via", $0.rawValue)] } ?? []))
+        }
+    }
+
+    private static func row(_ node: SnapshotNode, index: Int, link: Link) -> NodeRow {
         let isFolder = node.type == "dir"
         return NodeRow(
             index: index, name: node.name, path: node.path, type: node.type, isFolder: isFolder,
-            href: PageLink.to(base, query: [("path", node.path)]),
+            href: link.to(node.path),
             size: node.type == "file" ? WebFormat.bytes(node.size) : "", modified: WebFormat.machine(node.mtime),
             modifiedText: node.mtime.map(WebFormat.timestamp) ?? "—")
     }
 
-    static func crumbs(_ path: String, base: String) -> [Crumb] {
-        var crumbs = [Crumb(name: "/", href: PageLink.to(base, query: [("path", "/")]))]
+    static func crumbs(_ path: String, link: Link) -> [Crumb] {
+        var crumbs = [Crumb(name: "/", href: link.to("/"))]
         var prefix = ""
         for part in path.split(separator: "/") {
             prefix += "/" + part
-            crumbs.append(Crumb(name: String(part), href: PageLink.to(base, query: [("path", prefix)])))
+            crumbs.append(Crumb(name: String(part), href: link.to(prefix)))
         }
         return crumbs
     }
