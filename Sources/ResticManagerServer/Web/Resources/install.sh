@@ -139,6 +139,12 @@ main() {
     [ "$actual" = "$sha256" ] ||
         fail "$file does not match the checksum this script carries (expected $sha256, got $actual); nothing was installed"
 
+    # restic is a dependency apt-get must find in the package lists; a
+    # host that never ran apt-get update has none.
+    if ! command -v restic >/dev/null 2>&1; then
+        say "updating the package lists for restic"
+        apt-get update -q </dev/null || fail "apt-get update failed; fix this host's apt sources and run this again"
+    fi
     say "installing $file (apt-get brings restic along)"
     # stdin is this script's pipe: nothing may read it. An operator's
     # edited /etc/default file is kept on upgrade.
