@@ -13,6 +13,7 @@ are loaded here by path under names of their own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import os
 import pathlib
@@ -282,19 +283,26 @@ class Stack:
         return session
 
 
+@contextlib.contextmanager
+def running_stack(tmp: pathlib.Path, *server_args: str):
+    """A server and what the tests add to it (browsers, agents), all stopped after."""
+    assert harness.AGENT_BINARY.exists(), f"{harness.AGENT_BINARY} is missing: swift build --product restic-manager-agent"
+    server = e2e.start_server(tmp, *server_args)
+    built = Stack(server, Client(server, "admin", server.admin_password), tmp)
+    try:
+        yield built
+    finally:
+        for browser in built.browsers:
+            browser.quit()
+        for agent in built.agents:
+            agent.stop()
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    assert harness.AGENT_BINARY.exists(), f"{harness.AGENT_BINARY} is missing: swift build --product restic-manager-agent"
-    tmp = tmp_path_factory.mktemp("web")
-    server = e2e.start_server(tmp, "--agent-offline-after", "3")
-    admin = Client(server, "admin", server.admin_password)
-    built = Stack(server, admin, tmp)
-    yield built
-    for browser in built.browsers:
-        browser.quit()
-    for agent in built.agents:
-        agent.stop()
-    server.stop()
+    with running_stack(tmp_path_factory.mktemp("web"), "--agent-offline-after", "3") as built:
+        yield built
 
 
 def random_sample(path: pathlib.Path, megabytes: int) -> pathlib.Path:

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from conftest import Browser, Client, Stack, e2e, harness, wait_for
+from conftest import Browser, e2e, harness, running_stack, wait_for
 
 
 def sha256(path: pathlib.Path) -> str:
@@ -28,15 +28,8 @@ def sha256(path: pathlib.Path) -> str:
 def stack(tmp_path_factory):
     """This module's own server with the default offline threshold (90 s):
     the agent heartbeats every 30 s, and browsing needs it connected."""
-    tmp = tmp_path_factory.mktemp("web-restore")
-    server = e2e.start_server(tmp)
-    built = Stack(server, Client(server, "admin", server.admin_password), tmp)
-    yield built
-    for browser in built.browsers:
-        browser.quit()
-    for agent in built.agents:
-        agent.stop()
-    server.stop()
+    with running_stack(tmp_path_factory.mktemp("web-restore")) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
