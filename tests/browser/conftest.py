@@ -301,7 +301,9 @@ def running_stack(tmp: pathlib.Path, *server_args: str):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with running_stack(tmp_path_factory.mktemp("web"), "--agent-offline-after", "3") as built:
+    # The default offline limit (90 s): the real agent heartbeats every 30 s,
+    # so a shorter limit makes its host flap offline between pages.
+    with running_stack(tmp_path_factory.mktemp("web")) as built:
         yield built
 
 

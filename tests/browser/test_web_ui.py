@@ -521,7 +521,7 @@ def test_dashboard_lists_hosts_needing_attention_first(stack, admin_browser):
     order = [row.get_attribute("data-host-id") for row in rows]
     attention = [row.get_attribute("data-attention") for row in rows]
     assert order == bare + [host_id], order
-    assert attention == ["true", "true", "false"], attention
+    assert attention == ["true", "true", "false"], [row.text for row in rows]
     assert browser.text("#attention-count") == "2"
     for row in rows[:2]:
         assert "offline" in row.text and "never backed up" in row.text, row.text
