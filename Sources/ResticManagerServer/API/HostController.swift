@@ -24,6 +24,9 @@ struct HostResponse: ResponseEncodable, Sendable {
     let desiredScheduleVersion: Int64
     let ackedScheduleVersion: Int64
     let openAlerts: Int
+    /// Why the host needs attention, most urgent first (the fleet page's
+    /// rules); empty when it is fine.
+    let attention: [AttentionReason]
     /// SPEC §13: the server holds a newer agent package for this host.
     let updateAvailable: Bool
     @ExplicitNull var repoSizeBytes: Int64?
@@ -46,7 +49,7 @@ struct HostResponse: ResponseEncodable, Sendable {
         status = host.connected ? "online" : "offline"
         lastSeenAt = host.lastSeenAt
         lastBackup = summary.lastBackup.map {
-            LastBackup(jobId: $0.id.rawValue, status: $0.status, finishedAt: $0.finishedAt)
+            LastBackup(jobId: $0.jobID.rawValue, status: $0.status, finishedAt: $0.finishedAt)
         }
         let version = summary.scheduleVersion
         scheduleSync = version.inSync ? "in_sync" : "pending"
@@ -54,7 +57,8 @@ struct HostResponse: ResponseEncodable, Sendable {
         ackedScheduleVersion = version.ackedVersion
         openAlerts = summary.openAlerts
         updateAvailable = packages.update(forAgentVersion: host.agentVersion, arch: host.arch) != nil
-        repoSizeBytes = summary.latestStats?.sizeBytes
+        repoSizeBytes = summary.repoSizeBytes
+        attention = summary.attention
         timezone = host.timezone
         notes = host.notes
         enrolledAt = host.enrolledAt
@@ -117,8 +121,9 @@ struct HostController {
     }
 
     func addRoutes(to group: RouterGroup<AuthenticatedContext>, catalog: RouteCatalog) {
-        group.route(.get, "/hosts", catalog: catalog, summary: "List hosts with status, last backup and schedule sync",
-                    access: .viewer, query: QueryParameter.page, use: list)
+        group.route(.get, "/hosts", catalog: catalog,
+                    summary: "List hosts with status, last backup and schedule sync, filtered by status, attention or name",
+                    access: .viewer, query: QueryParameter.page + HostFilter.parameters, use: list)
         group.route(.get, "/hosts/{id}", catalog: catalog, summary: "One host", access: .viewer, use: get)
         group.route(.patch, "/hosts/{id}", catalog: catalog, summary: "Rename a host or change its notes",
                     access: .operator, body: UpdateRequest.schema, use: update)
@@ -141,8 +146,20 @@ struct HostController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
-        return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
-                            map: { HostResponse($0, packages: services.packages) })
+        let hosts = try await services.database.listHosts(
+            page: try PageCursor.page(from: request), filter: try Self.filter(from: request))
+        return ListResponse(hosts, map: { HostResponse($0, packages: services.packages) })
+    }
+
+    /// The host filter of a request, shared with the fleet page.
+    static func filter(from request: Request) throws -> HostFilter {
+        let query = request.uri.queryParameters
+        do {
+            return try HostFilter(status: query["status"].map(String.init), attention: query["attention"].map(String.init),
+                                  search: query["q"].map(String.init))
+        } catch {
+            throw APIError.validation(error.parameter, error.reason)
+        }
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {

@@ -2,19 +2,6 @@ import Foundation
 import GRDB
 import ResticManagerProtocol
 
-/// A host as the API lists it: the row plus what is derived from other tables.
-public struct HostSummary: Sendable, Equatable {
-    public var host: HostRecord
-    public var lastBackup: JobRecord?
-    public var scheduleVersion: ScheduleVersionRecord
-    public var openAlerts: Int
-    public var latestStats: RepoStatsRecord?
-    /// When the newest succeeded backup finished; nil if none ever did.
-    public var lastSuccessfulBackupAt: Date?
-    /// Whether an admin has set a repository URL for this host.
-    public var repositoryConfigured: Bool
-}
-
 /// The secrets of a host's repository, still sealed.
 public struct HostConfig: Sendable, Equatable {
     public var repoURL: String
@@ -144,42 +131,6 @@ extension AppDatabase {
         try await writer.read { db in
             try HostRecord.filter(Column("revoked_at") == nil).order(Column("name")).fetchAll(db)
         }
-    }
-
-    public func listHosts(page: Page) async throws -> PageResult<HostSummary> {
-        try await writer.read { db in
-            let hosts = try fetchPage(db, HostRecord.filter(Column("revoked_at") == nil), page: page)
-            return PageResult(items: try hosts.items.map { try summary(db, $0) }, nextCursor: hosts.nextCursor)
-        }
-    }
-
-    public func hostSummary(id: HostID) async throws -> HostSummary? {
-        try await writer.read { db in
-            guard let host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
-            else { return nil }
-            return try summary(db, host)
-        }
-    }
-
-    private func summary(_ db: Database, _ host: HostRecord) throws -> HostSummary {
-        let lastBackup = try JobRecord
-            .filter(Column("host_id") == host.id.rawValue && Column("kind") == JobKind.backup.rawValue)
-            .filter([JobStatus.succeeded.rawValue, JobStatus.failed.rawValue, JobStatus.cancelled.rawValue]
-                .contains(Column("status")))
-            .order(Column("finished_at").desc).fetchOne(db)
-        let version = try ScheduleVersionRecord.fetchOne(db, key: host.id.rawValue)
-            ?? ScheduleVersionRecord(hostId: host.id, desiredVersion: 0, ackedVersion: 0, ackedAt: nil, desiredAt: nil)
-        let openAlerts = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", arguments: [host.id]) ?? 0
-        let stats = try RepoStatsRecord.filter(Column("host_id") == host.id.rawValue).order(Column("id").desc).fetchOne(db)
-        let lastSuccess = try Date.fetchOne(
-            db,
-            sql: "SELECT MAX(finished_at) FROM jobs WHERE host_id = ? AND kind = ? AND status = ?",
-            arguments: [host.id, JobKind.backup.rawValue, JobStatus.succeeded.rawValue])
-        let configured = try Bool.fetchOne(
-            db, sql: "SELECT repo_url != '' FROM host_config WHERE host_id = ?", arguments: [host.id]) ?? false
-        return HostSummary(host: host, lastBackup: lastBackup, scheduleVersion: version, openAlerts: openAlerts,
-                           latestStats: stats, lastSuccessfulBackupAt: lastSuccess, repositoryConfigured: configured)
     }
 
     public func updateHost(id: HostID, name: String?, notes: String?, by who: AuditActor) async throws -> HostRecord {

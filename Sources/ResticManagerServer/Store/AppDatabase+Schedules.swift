@@ -25,10 +25,11 @@ extension AppDatabase {
         }
     }
 
-    /// Every enabled schedule of every active host, for the fleet overview.
-    public func enabledSchedulesByHost() async throws -> [HostID: [ScheduleRecord]] {
+    /// The enabled schedules of the given hosts (a page of the fleet), by host.
+    public func enabledSchedules(hostIDs: [HostID]) async throws -> [HostID: [ScheduleRecord]] {
         try await writer.read { db in
-            let schedules = try ScheduleRecord.filter(Column("enabled") == true).fetchAll(db)
+            let schedules = try ScheduleRecord
+                .filter(Column("enabled") == true && hostIDs.map(\.rawValue).contains(Column("host_id"))).fetchAll(db)
             return Dictionary(grouping: schedules, by: \.hostId)
         }
     }

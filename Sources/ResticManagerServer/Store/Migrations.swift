@@ -17,6 +17,9 @@ enum Migrations {
         migrator.registerMigration("v3-restore") { db in
             try db.execute(sql: restoreSchema)
         }
+        migrator.registerMigration("v4-fleet-summaries") { db in
+            try db.execute(sql: fleetSummariesSchema)
+        }
         return migrator
     }
 
@@ -346,5 +349,114 @@ enum Migrations {
         ALTER TABLE hosts ADD COLUMN restore_targets TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE hosts ADD COLUMN hooks_allowed INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE jobs ADD COLUMN restore TEXT;
+        """
+
+    /// SPEC §12: what the fleet page, the host list and the attention rules
+    /// need per host, as columns of the host's own row, so that counting and
+    /// ordering 10,000 hosts scans one table instead of searching a million
+    /// jobs per host (joining four tables per host measured 4x slower than
+    /// one; docs/decisions.md). Triggers keep the columns, like
+    /// `job_outcomes`, so that every path that ends a job, opens or resolves
+    /// an alert, reports stats, edits a schedule or the config updates them.
+    /// Counts are recomputed for the one host a change touches rather than
+    /// incremented, so no path can drift them.
+    private static let fleetSummariesSchema = """
+        -- The newest finished (succeeded, failed or cancelled) backup.
+        ALTER TABLE hosts ADD COLUMN last_backup_job_id TEXT;
+        ALTER TABLE hosts ADD COLUMN last_backup_status TEXT;
+        ALTER TABLE hosts ADD COLUMN last_backup_finished_at DATETIME;
+        ALTER TABLE hosts ADD COLUMN last_success_at DATETIME;
+        ALTER TABLE hosts ADD COLUMN open_alerts INTEGER NOT NULL DEFAULT 0;
+        -- From the newest repo_stats row.
+        ALTER TABLE hosts ADD COLUMN repo_size_bytes INTEGER;
+        ALTER TABLE hosts ADD COLUMN enabled_schedules INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE hosts ADD COLUMN repo_configured INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE hosts ADD COLUMN schedule_pending INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TRIGGER jobs_host_summary AFTER UPDATE OF status ON jobs
+        WHEN NEW.kind = 'backup' AND NEW.status IN ('succeeded', 'failed', 'cancelled') AND OLD.status != NEW.status
+            AND NEW.finished_at IS NOT NULL
+        BEGIN
+            UPDATE hosts SET last_backup_job_id = NEW.id, last_backup_status = NEW.status,
+                last_backup_finished_at = NEW.finished_at
+            WHERE id = NEW.host_id
+                AND (last_backup_finished_at IS NULL OR last_backup_finished_at <= NEW.finished_at);
+            UPDATE hosts SET last_success_at = NEW.finished_at
+            WHERE NEW.status = 'succeeded' AND id = NEW.host_id
+                AND (last_success_at IS NULL OR last_success_at < NEW.finished_at);
+        END;
+
+        CREATE TRIGGER alerts_opened_host_summary AFTER INSERT ON alerts
+        BEGIN
+            UPDATE hosts SET open_alerts = (SELECT COUNT(*) FROM alerts WHERE host_id = NEW.host_id AND state = 'open')
+            WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER alerts_changed_host_summary AFTER UPDATE OF state ON alerts
+        BEGIN
+            UPDATE hosts SET open_alerts = (SELECT COUNT(*) FROM alerts WHERE host_id = NEW.host_id AND state = 'open')
+            WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER alerts_deleted_host_summary AFTER DELETE ON alerts
+        BEGIN
+            UPDATE hosts SET open_alerts = (SELECT COUNT(*) FROM alerts WHERE host_id = OLD.host_id AND state = 'open')
+            WHERE id = OLD.host_id;
+        END;
+
+        CREATE TRIGGER repo_stats_host_summary AFTER INSERT ON repo_stats
+        BEGIN
+            UPDATE hosts SET repo_size_bytes = NEW.size_bytes WHERE id = NEW.host_id;
+        END;
+
+        CREATE TRIGGER schedules_added_host_summary AFTER INSERT ON schedules
+        BEGIN
+            UPDATE hosts SET enabled_schedules = (
+                SELECT COUNT(*) FROM schedules WHERE host_id = NEW.host_id AND enabled = 1)
+            WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER schedules_changed_host_summary AFTER UPDATE OF enabled ON schedules
+        BEGIN
+            UPDATE hosts SET enabled_schedules = (
+                SELECT COUNT(*) FROM schedules WHERE host_id = NEW.host_id AND enabled = 1)
+            WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER schedules_deleted_host_summary AFTER DELETE ON schedules
+        BEGIN
+            UPDATE hosts SET enabled_schedules = (
+                SELECT COUNT(*) FROM schedules WHERE host_id = OLD.host_id AND enabled = 1)
+            WHERE id = OLD.host_id;
+        END;
+
+        CREATE TRIGGER host_config_added_host_summary AFTER INSERT ON host_config
+        BEGIN
+            UPDATE hosts SET repo_configured = NEW.repo_url != '' WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER host_config_changed_host_summary AFTER UPDATE OF repo_url ON host_config
+        BEGIN
+            UPDATE hosts SET repo_configured = NEW.repo_url != '' WHERE id = NEW.host_id;
+        END;
+
+        CREATE TRIGGER schedule_version_added_host_summary AFTER INSERT ON host_schedule_version
+        BEGIN
+            UPDATE hosts SET schedule_pending = NEW.acked_version < NEW.desired_version WHERE id = NEW.host_id;
+        END;
+        CREATE TRIGGER schedule_version_changed_host_summary AFTER UPDATE ON host_schedule_version
+        BEGIN
+            UPDATE hosts SET schedule_pending = NEW.acked_version < NEW.desired_version WHERE id = NEW.host_id;
+        END;
+
+        UPDATE hosts SET
+            open_alerts = (SELECT COUNT(*) FROM alerts a WHERE a.host_id = hosts.id AND a.state = 'open'),
+            enabled_schedules = (SELECT COUNT(*) FROM schedules s WHERE s.host_id = hosts.id AND s.enabled = 1),
+            repo_size_bytes = (SELECT size_bytes FROM repo_stats r WHERE r.host_id = hosts.id ORDER BY r.id DESC LIMIT 1),
+            repo_configured = COALESCE((SELECT repo_url != '' FROM host_config c WHERE c.host_id = hosts.id), 0),
+            schedule_pending = COALESCE(
+                (SELECT acked_version < desired_version FROM host_schedule_version v WHERE v.host_id = hosts.id), 0),
+            last_success_at = (SELECT MAX(finished_at) FROM jobs j
+                WHERE j.host_id = hosts.id AND j.kind = 'backup' AND j.status = 'succeeded');
+        UPDATE hosts SET (last_backup_job_id, last_backup_status, last_backup_finished_at) = (
+            SELECT id, status, finished_at FROM jobs j
+            WHERE j.host_id = hosts.id AND j.kind = 'backup'
+                AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.finished_at IS NOT NULL
+            ORDER BY j.finished_at DESC LIMIT 1);
         """
 }

@@ -110,9 +110,9 @@ struct HostPage {
         }
         let facts = Self.facts(summary, update: services.packages.update(
             forAgentVersion: summary.host.agentVersion, arch: summary.host.arch), now: now)
-        let latest = summary.latestStats
+        let latest = statsHistory.first
         let stats = latest.map { Self.statsFacts($0, now: now) } ?? []
-        let reasons = FleetOverview.reasons(summary, hasSchedules: schedules.contains(where: \.enabled), now: now)
+        let reasons = AttentionText.reasons(summary, now: now)
         let model = Model(
             id: id.rawValue, name: host.name, notes: host.notes, online: host.connected, facts: facts,
             reasons: reasons, alerts: alerts, moreAlerts: openAlerts.nextCursor != nil,
