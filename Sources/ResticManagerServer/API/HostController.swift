@@ -153,11 +153,11 @@ struct HostController {
 
     /// The host filter of a request, shared with the fleet page.
     static func filter(from request: Request) throws -> HostFilter {
-        let query = request.uri.queryParameters
         do {
-            return try HostFilter(status: query["status"].map(String.init), attention: query["attention"].map(String.init),
-                                  search: query["q"].map(String.init))
-        } catch {
+            return try HostFilter(status: try FormQuery.value("status", in: request),
+                                  attention: try FormQuery.value("attention", in: request),
+                                  search: try FormQuery.value("q", in: request))
+        } catch let error as HostFilterError {
             throw APIError.validation(error.parameter, error.reason)
         }
     }
