@@ -1,4 +1,5 @@
 import Foundation
+import ResticManagerCore
 import ResticManagerProtocol
 
 /// The one place where a job becomes restic's command line and
@@ -122,8 +123,8 @@ public enum ResticCommandBuilder {
         guard backend(of: repo.url) == "rest", !repo.username.isEmpty else { return repo.url }
         let address = String(repo.url.dropFirst("rest:".count))
         guard var components = URLComponents(string: address), components.host != nil else { return repo.url }
-        components.percentEncodedUser = percentEncodeUserinfo(repo.username)
-        components.percentEncodedPassword = repo.credential.isEmpty ? nil : percentEncodeUserinfo(repo.credential)
+        components.percentEncodedUser = repo.username.percentEncodedUnreserved
+        components.percentEncodedPassword = repo.credential.isEmpty ? nil : repo.credential.percentEncodedUnreserved
         guard let withAuth = components.string else { return repo.url }
         return "rest:" + withAuth
     }
@@ -155,17 +156,10 @@ public enum ResticCommandBuilder {
     static func secrets(of repo: RepositoryConfig) -> [String] {
         var secrets = repo.secrets
         for secret in repo.secrets {
-            let encoded = percentEncodeUserinfo(secret)
+            let encoded = secret.percentEncodedUnreserved
             if encoded != secret { secrets.append(encoded) }
         }
         return secrets
-    }
-
-    private static func percentEncodeUserinfo(_ text: String) -> String {
-        // RFC 3986 unreserved characters only: safe in user and password.
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     /// `restore SNAPSHOT --json --target=T [--include=…] [--verify]`. restic

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ResticManagerCore
 
 /// Links to the next page of a keyset-paginated list, keeping its filters
 /// and the page size the reader asked for.
@@ -20,10 +21,8 @@ enum PageLink {
     /// RFC 3986's unreserved characters, so a `+`, `&` or non-ASCII letter
     /// in a file name survives the form decoding the pages read queries with.
     static func to(_ path: String, query: [(name: String, value: String)]) -> String {
-        var unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        unreserved.insert(charactersIn: "-._~")
-        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
         guard !query.isEmpty else { return path }
-        return path + "?" + query.map { "\(encode($0.name))=\(encode($0.value))" }.joined(separator: "&")
+        return path + "?" + query.map { "\($0.name.percentEncodedUnreserved)=\($0.value.percentEncodedUnreserved)" }
+            .joined(separator: "&")
     }
 }

@@ -113,19 +113,8 @@ struct AlertsPage {
         }
     }
 
-    /// RFC 3986 unreserved characters, ASCII only.
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
     /// `/alerts?…` with the non-empty parameters, in the order given.
     static func link(_ parameters: [(name: String, value: String)]) -> String {
-        var components = URLComponents()
-        components.path = "/alerts"
-        // Encoded by hand: URLComponents leaves `+` alone, which a query reads as a space.
-        let items = parameters.filter { !$0.value.isEmpty }.map {
-            URLQueryItem(name: $0.name, value: $0.value.addingPercentEncoding(withAllowedCharacters: unreserved))
-        }
-        components.percentEncodedQueryItems = items.isEmpty ? nil : items
-        return components.string ?? "/alerts"
+        PageLink.to("/alerts", query: parameters.filter { !$0.value.isEmpty })
     }
 }
