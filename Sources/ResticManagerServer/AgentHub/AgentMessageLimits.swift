@@ -136,11 +136,9 @@ private struct FieldCheck {
         }
     }
 
-    /// restic's snapshot ids: 64 hex digits (8 for the short form).
+    /// restic's snapshot ids, checked as restore requests check them.
     func snapshotID(_ field: String, _ value: String) throws(EnvelopeDecodingError) {
-        guard (8...64).contains(value.utf8.count), value.utf8.allSatisfy({ $0.isHexDigit }) else {
-            throw refusal(field, "must be a restic snapshot id (8 to 64 hex digits), got \(quote(value))")
-        }
+        if let problem = RestoreArguments.snapshotIDProblem(value) { throw refusal(field, "\(problem), got \(quote(value))") }
     }
 
     func messageID(_ field: String, _ value: String) throws(EnvelopeDecodingError) {
@@ -166,12 +164,5 @@ private struct FieldCheck {
 
     private func quote(_ value: String) -> String {
         value.count > 40 ? String(value.prefix(40)).debugDescription + "…" : value.debugDescription
-    }
-}
-
-extension UInt8 {
-    fileprivate var isHexDigit: Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }
