@@ -75,7 +75,7 @@ extension AppDatabase {
             let reasons = AttentionReason.allCases.map { "COALESCE(SUM(\($0.condition)), 0) AS \($0.column)" }
             let totals = try Row.fetchOne(db, sql: """
                 SELECT COUNT(*) AS hosts, COALESCE(SUM(connected), 0) AS online,
-                    COALESCE(SUM(\(sql.needsAttention)), 0) AS attention, COALESCE(SUM(repo_size_bytes), 0) AS size,
+                    COALESCE(SUM(\(FleetSQL.needsAttention)), 0) AS attention, COALESCE(SUM(repo_size_bytes), 0) AS size,
                     COALESCE(SUM(\(sql.filter)), 0) AS matching, \(reasons.joined(separator: ", "))
                 FROM hosts WHERE revoked_at IS NULL
                 """, arguments: sql.arguments)
@@ -89,7 +89,7 @@ extension AppDatabase {
                 matching = totals["matching"]
             }
             sql.arguments += ["limit": limit, "offset": offset]
-            let order = "\(sql.needsAttention) DESC, name COLLATE NOCASE, id"
+            let order = "\(FleetSQL.needsAttention) DESC, name COLLATE NOCASE, id"
             let rows = try Row.fetchAll(db, sql: sql.summaries(
                 of: "SELECT * FROM hosts WHERE revoked_at IS NULL AND \(sql.filter) "
                     + "ORDER BY \(order) LIMIT :limit OFFSET :offset",
@@ -141,7 +141,6 @@ struct FleetSQL {
     }
 
     static let needsAttention = "(" + AttentionReason.allCases.map { "(\($0.condition))" }.joined(separator: " OR ") + ")"
-    var needsAttention: String { Self.needsAttention }
 
     /// Wraps `rows` (a query over `hosts`, with its own order and limit so
     /// that only the page's rows are joined) into the summary columns.
