@@ -44,7 +44,7 @@ struct TemporaryDatabase {
         let reopened = try AppDatabase.open(path: temp.path)
         #expect(try await reopened.user(username: "alice")?.role == .viewer)
         let applied = try await reopened.writer.read { db in try Migrations.migrator.appliedMigrations(db) }
-        #expect(applied == ["v1-initial-schema", "v2-alerts-and-notifications", "v3-restore"])
+        #expect(applied == ["v1-initial-schema", "v2-alerts-and-notifications", "v3-restore", "v5-retention"])
     }
 }
 

@@ -17,6 +17,9 @@ enum Migrations {
         migrator.registerMigration("v3-restore") { db in
             try db.execute(sql: restoreSchema)
         }
+        migrator.registerMigration("v5-retention") { db in
+            try db.execute(sql: retentionSchema)
+        }
         return migrator
     }
 
@@ -346,5 +349,15 @@ enum Migrations {
         ALTER TABLE hosts ADD COLUMN restore_targets TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE hosts ADD COLUMN hooks_allowed INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE jobs ADD COLUMN restore TEXT;
+        """
+
+    /// What the retention sweep (`AppDatabase+Retention`) reads, so that each
+    /// batch is index seeks rather than a scan of a million jobs: jobs in
+    /// the order they age out, and the newest finished and successful job of
+    /// a host's kind; `repo_stats` in the order it ages out.
+    private static let retentionSchema = """
+        CREATE INDEX jobs_finished ON jobs(finished_at);
+        CREATE INDEX jobs_host_kind_finished ON jobs(host_id, kind, status, finished_at);
+        CREATE INDEX repo_stats_reported ON repo_stats(reported_at);
         """
 }
