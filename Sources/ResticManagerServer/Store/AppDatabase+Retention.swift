@@ -42,7 +42,7 @@ extension AppDatabase {
     /// job a `job_outcomes` row names (what the alert rules read). `+status`
     /// keeps the planner on `jobs_finished`, in cursor order, rather than
     /// `jobs_status`, which would sort every finished job first.
-    private static let expiredJobsSQL = """
+    static let expiredJobsSQL = """
         SELECT j.rowid, j.id, j.finished_at FROM jobs j
         WHERE j.finished_at < :cutoff AND (j.finished_at, j.rowid) > (:time, :rowid)
             AND +j.status IN ('succeeded', 'failed', 'cancelled')
@@ -55,7 +55,7 @@ extension AppDatabase {
         """
 
     /// A `repo_stats` row older than the cutoff that is not its host's newest.
-    private static let expiredRepoStatsSQL = """
+    static let expiredRepoStatsSQL = """
         SELECT r.id, r.reported_at FROM repo_stats r
         WHERE r.reported_at < :cutoff AND (r.reported_at, r.id) > (:time, :rowid)
             AND EXISTS (SELECT 1 FROM repo_stats n WHERE n.host_id = r.host_id AND n.id > r.id)
