@@ -125,7 +125,7 @@ struct RetentionSeed {
         let statsA = [try await seed.repoStats(a, days: 200), try await seed.repoStats(a, days: 150),
                       try await seed.repoStats(a, days: 1)]
         let statsB = [try await seed.repoStats(b, days: 200), try await seed.repoStats(b, days: 150)]
-        let summaryBefore = try await temp.database.hostSummary(id: .init(rawValue: a))
+        let summaryBefore = try await temp.database.hostSummary(id: HostID(a))
 
         let sweep = try await service(temp.database).sweep(now: seed.now)
 
@@ -146,7 +146,7 @@ struct RetentionSeed {
         #expect(statsLeft == [statsA[2], statsB[1]])
         #expect(sweep.repoStats == 3)
         // The host's last backup and last success read the same as before.
-        let summaryAfter = try await temp.database.hostSummary(id: .init(rawValue: a))
+        let summaryAfter = try await temp.database.hostSummary(id: HostID(a))
         #expect(summaryAfter == summaryBefore)
 
         let again = try await service(temp.database).sweep(now: seed.now)
