@@ -87,21 +87,23 @@ extension AppDatabase {
         let candidates = try Row.fetchAll(
             db, sql: Self.expiredJobsSQL,
             arguments: ["cutoff": cutoff, "time": position.time, "rowid": position.rowID, "limit": limit])
+        // Prepared once per connection, not once per job.
+        let deleteLogs = try db.cachedStatement(sql: """
+            DELETE FROM job_logs WHERE job_id = ?1
+            AND seq IN (SELECT seq FROM job_logs WHERE job_id = ?1 ORDER BY seq LIMIT ?2)
+            """)
+        let deleteJob = try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?")
         var batch = RetentionBatch()
         var budget = limit
         for candidate in candidates {
             let jobID: String = candidate["id"]
             // A job's logs can outnumber the whole budget: take what fits and
             // leave the job (and the cursor) for the next batch.
-            try db.execute(
-                sql: """
-                    DELETE FROM job_logs WHERE job_id = :job
-                    AND seq IN (SELECT seq FROM job_logs WHERE job_id = :job ORDER BY seq LIMIT :limit)
-                    """, arguments: ["job": jobID, "limit": budget])
+            try deleteLogs.execute(arguments: [jobID, budget])
             batch.logLines += db.changesCount
             budget -= db.changesCount
             guard budget > 0 else { return batch }
-            try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [jobID])
+            try deleteJob.execute(arguments: [jobID])
             batch.jobs += 1
             budget -= 1
             cursor.job = KeysetPosition(time: candidate["finished_at"], rowID: candidate["rowid"])
