@@ -29,24 +29,27 @@ def rfc3339(days_ago: float) -> str:
 def seed_old_history(server, host_id: str) -> None:
     """Old failed backups with logs, and old repository stats, written into
     the live database (WAL lets a second writer in between the server's)."""
-    connection = sqlite3.connect(server.data_dir / "restic-manager.sqlite", timeout=30)
+    # One explicit transaction: Python's implicit one would not begin before
+    # a statement starting with WITH, and a sweep could land in between.
+    connection = sqlite3.connect(server.data_dir / "restic-manager.sqlite", timeout=30, isolation_level=None)
     try:
-        with connection:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(
+            """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+               INSERT INTO jobs (id, host_id, kind, trigger, status, queued_at, finished_at, error)
+               SELECT 'old-' || i, :host, 'backup', 'schedule', 'failed', t, t, 'disk full'
+               FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', :start, '-' || i || ' seconds') AS t FROM n)""",
+            {"count": OLD_JOBS, "host": host_id, "start": stored_time(100)})
+        connection.execute(
+            """WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < :lines)
+               INSERT INTO job_logs (job_id, seq, ts, stream, payload)
+               SELECT j.id, n.seq, j.finished_at, 'stdout', 'old line ' || n.seq
+               FROM jobs j, n WHERE j.id LIKE 'old-%'""", {"lines": LINES_PER_OLD_JOB})
+        for days in (200, 150):
             connection.execute(
-                """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
-                   INSERT INTO jobs (id, host_id, kind, trigger, status, queued_at, finished_at, error)
-                   SELECT 'old-' || i, :host, 'backup', 'schedule', 'failed', t, t, 'disk full'
-                   FROM (SELECT i, strftime('%Y-%m-%d %H:%M:%f', :start, '-' || i || ' seconds') AS t FROM n)""",
-                {"count": OLD_JOBS, "host": host_id, "start": stored_time(100)})
-            connection.execute(
-                """WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < :lines)
-                   INSERT INTO job_logs (job_id, seq, ts, stream, payload)
-                   SELECT j.id, n.seq, j.finished_at, 'stdout', 'old line ' || n.seq
-                   FROM jobs j, n WHERE j.id LIKE 'old-%'""", {"lines": LINES_PER_OLD_JOB})
-            for days in (200, 150):
-                connection.execute(
-                    """INSERT INTO repo_stats (host_id, reported_at, size_bytes, snapshot_count, dedup_ratio, lock_state)
-                       VALUES (?, ?, ?, 1, 1.0, 'none')""", (host_id, stored_time(days), days))
+                """INSERT INTO repo_stats (host_id, reported_at, size_bytes, snapshot_count, dedup_ratio, lock_state)
+                   VALUES (?, ?, ?, 1, 1.0, 'none')""", (host_id, stored_time(days), days))
+        connection.execute("COMMIT")
     finally:
         connection.close()
 
