@@ -65,7 +65,7 @@ final class RetentionService: Service, Sendable {
                 "seconds": "\((ContinuousClock.now - started).timeInterval)",
             ])
         } catch {
-            // The next sweep starts over from the oldest rows; nothing is half-deleted.
+            // Every batch is its own transaction: the next sweep carries on from the oldest rows left.
             logger.error("retention sweep failed", metadata: ["error": "\(error)"])
         }
     }
