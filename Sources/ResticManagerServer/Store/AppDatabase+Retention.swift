@@ -80,37 +80,49 @@ extension AppDatabase {
         }
     }
 
+    /// Candidates are read a few at a time from the cursor: a batch takes
+    /// only as many jobs as their logs leave room for (about 180 of 10 lines
+    /// each), and reading and checking `limit` candidates every batch cost
+    /// more than the deletes (`scripts/bench-retention`).
+    static let candidatesPerRead = 64
+
     private func deleteExpiredJobs(_ db: Database, before cutoff: Date, limit: Int, cursor: inout RetentionCursor)
         throws -> RetentionBatch
     {
-        let position = cursor.job ?? .start
-        let candidates = try Row.fetchAll(
-            db, sql: Self.expiredJobsSQL,
-            arguments: ["cutoff": cutoff, "time": position.time, "rowid": position.rowID, "limit": limit])
         // Prepared once per connection, not once per job.
         let deleteLogs = try db.cachedStatement(sql: """
             DELETE FROM job_logs WHERE job_id = ?1
             AND seq IN (SELECT seq FROM job_logs WHERE job_id = ?1 ORDER BY seq LIMIT ?2)
             """)
         let deleteJob = try db.cachedStatement(sql: "DELETE FROM jobs WHERE id = ?")
+        let expiredJobs = try db.cachedStatement(sql: Self.expiredJobsSQL)
         var batch = RetentionBatch()
         var budget = limit
-        for candidate in candidates {
-            let jobID: String = candidate["id"]
-            // A job's logs can outnumber the whole budget: take what fits and
-            // leave the job (and the cursor) for the next batch.
-            try deleteLogs.execute(arguments: [jobID, budget])
-            batch.logLines += db.changesCount
-            budget -= db.changesCount
-            guard budget > 0 else { return batch }
-            try deleteJob.execute(arguments: [jobID])
-            batch.jobs += 1
-            budget -= 1
-            cursor.job = KeysetPosition(time: candidate["finished_at"], rowID: candidate["rowid"])
-            guard budget > 0 else { return batch }
+        while true {
+            let position = cursor.job ?? .start
+            let read = min(budget, Self.candidatesPerRead)
+            let candidates = try Row.fetchAll(
+                expiredJobs,
+                arguments: ["cutoff": cutoff, "time": position.time, "rowid": position.rowID, "limit": read])
+            for candidate in candidates {
+                let jobID: String = candidate["id"]
+                // A job's logs can outnumber the whole budget: take what fits
+                // and leave the job (and the cursor) for the next batch.
+                try deleteLogs.execute(arguments: [jobID, budget])
+                batch.logLines += db.changesCount
+                budget -= db.changesCount
+                guard budget > 0 else { return batch }
+                try deleteJob.execute(arguments: [jobID])
+                batch.jobs += 1
+                budget -= 1
+                cursor.job = KeysetPosition(time: candidate["finished_at"], rowID: candidate["rowid"])
+                guard budget > 0 else { return batch }
+            }
+            if candidates.count < read {
+                cursor.jobsDone = true
+                return batch
+            }
         }
-        cursor.jobsDone = candidates.count < limit
-        return batch
     }
 
     private func deleteExpiredRepoStats(_ db: Database, before cutoff: Date, limit: Int,
