@@ -67,6 +67,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory of the agent packages served to hosts with /install.sh (SPEC §13).")
     var packagesDir: String = ServerSettings.defaultPackagesDirectory
 
+    @Option(help: "Days of finished jobs, their logs and repository stats to keep (each host's latest ones stay).")
+    var logRetentionDays: Int = 90
+
+    @Option(help: "Seconds between retention sweeps after the one at start.")
+    var retentionIntervalSeconds: Int = 3600
+
     @OptionGroup var logOptions: LogOptions
 
     func validate() throws {
@@ -103,6 +109,12 @@ struct Serve: AsyncParsableCommand {
         guard (1...300).contains(browseTimeoutSeconds) else {
             throw ValidationError("--browse-timeout-seconds must be from 1 to 300")
         }
+        guard (1...36_500).contains(logRetentionDays) else {
+            throw ValidationError("--log-retention-days must be a whole number of days from 1 to 36500")
+        }
+        guard (1...86400).contains(retentionIntervalSeconds) else {
+            throw ValidationError("--retention-interval-seconds must be from 1 to 86400")
+        }
         if let notifyCaFile, !FileManager.default.isReadableFile(atPath: notifyCaFile) {
             throw ValidationError("--notify-ca-file \(notifyCaFile) is not a readable file")
         }
@@ -120,6 +132,8 @@ struct Serve: AsyncParsableCommand {
         settings.notifyCAFile = notifyCaFile
         settings.browseTimeout = .seconds(browseTimeoutSeconds)
         settings.packagesDirectory = packagesDir
+        settings.logRetention = .seconds(logRetentionDays * 86400)
+        settings.retentionInterval = .seconds(retentionIntervalSeconds)
         settings.secureCookies = tlsCert != nil
         settings.trustedProxies = TrustedProxies(trustedProxy.compactMap(IPNetwork.init))
         settings.loginPolicy.failuresPerIP = loginFailuresPerIp

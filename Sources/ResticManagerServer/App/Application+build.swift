@@ -56,6 +56,7 @@ public func buildApplication(
     let key = try dataDir.loadOrCreateKey()
     if key.created { logger.notice("created a new secret key", metadata: ["path": "\(dataDir.keyPath)"]) }
     let database = try dataDir.openDatabase()
+    try await RetentionService.enableIncrementalVacuum(database, logger: logger)
     return try await buildApplication(
         options, database: database, key: key.key, logger: logger, onFirstAdminPassword: onFirstAdminPassword)
 }
@@ -117,7 +118,11 @@ public func buildApplication(
     return Application(
         router: router, server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
-        services: [MaintenanceService(database: database, logger: logger), alerts, delivery],
+        services: [
+            MaintenanceService(database: database, logger: logger), alerts, delivery,
+            RetentionService(database: database, retention: options.settings.logRetention,
+                             interval: options.settings.retentionInterval, logger: logger),
+        ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? options.port
             logger.notice("listening", metadata: ["url": "\(scheme)://\(options.host):\(port)"])

@@ -34,6 +34,11 @@ public struct ServerSettings: Sendable {
     /// Where the agent packages handed out by `/install.sh` live (SPEC §13).
     public var packagesDirectory = ServerSettings.defaultPackagesDirectory
     public static let defaultPackagesDirectory = "/usr/share/restic-manager-server/packages"
+    /// Finished jobs, their logs and repository stats older than this are
+    /// deleted, bar what the fleet still shows (SPEC §12: 90 days).
+    public var logRetention: Duration = .seconds(90 * 86400)
+    /// How often the retention sweep runs after the one at start.
+    public var retentionInterval: Duration = .seconds(3600)
 
     public init(baseURL: String?) { self.baseURL = baseURL }
 }

@@ -24,6 +24,11 @@ public struct AppDatabase: Sendable {
             // OS crash can lose the last transactions, which agents replay from
             // their outbox anyway (acks are sent after commit).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Lets the retention sweep give deleted pages back. SQLite honours
+            // it only on a file with no table yet, and only when it precedes
+            // the WAL switch (GRDB switches after this closure): a new file.
+            // An older one is converted by `convertToIncrementalVacuum()`.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         return try AppDatabase(pool)

@@ -21,6 +21,9 @@ enum Migrations {
             try db.execute(sql: fleetSummariesSchema)
             try db.execute(sql: fleetSummariesFromSourceTables)
         }
+        migrator.registerMigration("v5-retention") { db in
+            try db.execute(sql: retentionSchema)
+        }
         return migrator
     }
 
@@ -464,5 +467,15 @@ enum Migrations {
             WHERE j.host_id = hosts.id AND j.kind = 'backup'
                 AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.finished_at IS NOT NULL
             ORDER BY j.finished_at DESC LIMIT 1);
+        """
+
+    /// What the retention sweep (`AppDatabase+Retention`) reads, so that each
+    /// batch is index seeks rather than a scan of a million jobs: jobs in
+    /// the order they age out, and the newest finished and successful job of
+    /// a host's kind; `repo_stats` in the order it ages out.
+    private static let retentionSchema = """
+        CREATE INDEX jobs_finished ON jobs(finished_at);
+        CREATE INDEX jobs_host_kind_finished ON jobs(host_id, kind, status, finished_at);
+        CREATE INDEX repo_stats_reported ON repo_stats(reported_at);
         """
 }
