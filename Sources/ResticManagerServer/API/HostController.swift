@@ -34,7 +34,9 @@ struct HostResponse: ResponseEncodable, Sendable {
     let restoreTargets: [String]
     let hooksAllowed: Bool
 
-    init(_ summary: HostSummary, packages: AgentPackageCatalog) {
+    /// `lastSeen`: the in-memory time of a connected host (``AgentPresence``),
+    /// fresher than the row's.
+    init(_ summary: HostSummary, packages: AgentPackageCatalog, lastSeen: Date? = nil) {
         let host = summary.host
         id = host.id.rawValue
         name = host.name
@@ -44,7 +46,7 @@ struct HostResponse: ResponseEncodable, Sendable {
         agentVersion = host.agentVersion
         resticVersion = host.resticVersion
         status = host.connected ? "online" : "offline"
-        lastSeenAt = host.lastSeenAt
+        lastSeenAt = lastSeen ?? host.lastSeenAt
         lastBackup = summary.lastBackup.map {
             LastBackup(jobId: $0.id.rawValue, status: $0.status, finishedAt: $0.finishedAt)
         }
@@ -141,8 +143,9 @@ struct HostController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
-        return ListResponse(try await services.database.listHosts(page: try PageCursor.page(from: request)),
-                            map: { HostResponse($0, packages: services.packages) })
+        let page = try await services.database.listHosts(page: try PageCursor.page(from: request))
+        let seen = await services.presence.lastSeen(of: page.items.map(\.host.id))
+        return ListResponse(page, map: { HostResponse($0, packages: services.packages, lastSeen: seen[$0.host.id]) })
     }
 
     @Sendable func get(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
@@ -150,7 +153,8 @@ struct HostController {
         guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
             throw APIError.notFound("host")
         }
-        return HostResponse(summary, packages: services.packages)
+        let seen = await services.presence.lastSeen(of: [summary.host.id])
+        return HostResponse(summary, packages: services.packages, lastSeen: seen[summary.host.id])
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {
