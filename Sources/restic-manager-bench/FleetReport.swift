@@ -4,6 +4,8 @@ import Foundation
 struct LatencySample: Sendable {
     private(set) var milliseconds: [Double] = []
 
+    var count: Int { milliseconds.count }
+
     mutating func record(_ duration: Duration) {
         let parts = duration.components
         milliseconds.append(Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15)
@@ -54,21 +56,21 @@ struct IdleCost: Sendable {
 enum FleetReport {
     static func render(probes: [ProbeResult], idle: IdleCost) -> String {
         var lines = [
-            "| what | URL | p50 ms | p99 ms | raw p50 ms | raw p99 ms | p99 / raw | target | |",
-            "|---|---|---:|---:|---:|---:|---:|---|---|",
+            "| what | URL | n | p50 ms | p99 ms | raw p50 ms | raw p99 ms | p99 / raw | target | |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         for result in probes {
             let raw = result.raw
             let target = result.probe.target?.description ?? "-"
             guard let server = result.server else {
                 lines.append(
-                    "| \(result.probe.label) | `\(result.probe.path)` | HTTP \(result.status) | | "
+                    "| \(result.probe.label) | `\(result.probe.path)` | 0 | HTTP \(result.status) | | "
                         + "\(format(raw.percentile(0.5))) | \(format(raw.percentile(0.99))) | | \(target) | \(result.verdict) |")
                 continue
             }
             let ratio = server.percentile(0.99) / raw.percentile(0.99)
             lines.append(
-                "| \(result.probe.label) | `\(result.probe.path)` | \(format(server.percentile(0.5))) | "
+                "| \(result.probe.label) | `\(result.probe.path)` | \(server.count) | \(format(server.percentile(0.5))) | "
                     + "\(format(server.percentile(0.99))) | \(format(raw.percentile(0.5))) | "
                     + "\(format(raw.percentile(0.99))) | \(String(format: "%.1f×", ratio)) | \(target) | \(result.verdict) |")
         }

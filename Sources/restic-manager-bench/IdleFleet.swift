@@ -129,7 +129,12 @@ final class IdleFleet: Sendable {
             for index in descriptors.indices where descriptors[index].revents != 0 {
                 descriptors[index].revents = 0
                 let socket = sockets[index]
-                let received = scratch.withUnsafeMutableBytes { try? socket.receiveAvailable(into: $0) }
+                let received: Int?
+                do {
+                    received = try scratch.withUnsafeMutableBytes { try socket.receiveAvailable(into: $0) }
+                } catch {
+                    received = 0  // reset by the server: as good as closed
+                }
                 guard let count = received else { continue }
                 var open = count > 0
                 if open {

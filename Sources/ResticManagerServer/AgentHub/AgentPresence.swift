@@ -27,7 +27,7 @@ actor AgentPresence: Service {
 
     private var watched: [UUID: Watched] = [:]
     /// Each online host's connection, for reads of its last-seen.
-    private var online: [HostID: UUID] = [:]
+    private var onlineConnections: [HostID: UUID] = [:]
 
     private let database: AppDatabase
     private let offlineAfter: Duration
@@ -52,20 +52,20 @@ actor AgentPresence: Service {
     func online(_ connectionID: UUID) {
         guard let entry = watched[connectionID] else { return }
         watched[connectionID]?.writtenActivity = entry.clock.lastActivity
-        online[entry.hostID] = connectionID
+        onlineConnections[entry.hostID] = connectionID
     }
 
     /// The socket ended; its session writes the final last-seen itself.
     func unwatch(_ connectionID: UUID) {
         guard let entry = watched.removeValue(forKey: connectionID) else { return }
-        if online[entry.hostID] == connectionID { online[entry.hostID] = nil }
+        if onlineConnections[entry.hostID] == connectionID { onlineConnections[entry.hostID] = nil }
     }
 
     /// The freshest last-seen of those hosts that are online here.
     func lastSeen(of hostIDs: some Sequence<HostID>) -> [HostID: Date] {
         var seen: [HostID: Date] = [:]
         for hostID in hostIDs {
-            if let id = online[hostID], let entry = watched[id] { seen[hostID] = entry.clock.lastSeen }
+            if let id = onlineConnections[hostID], let entry = watched[id] { seen[hostID] = entry.clock.lastSeen }
         }
         return seen
     }
@@ -89,7 +89,7 @@ actor AgentPresence: Service {
         var silent: [Watched] = []
         for (id, entry) in watched where entry.clock.silence > offlineAfter {
             watched[id] = nil
-            if online[entry.hostID] == id { online[entry.hostID] = nil }
+            if onlineConnections[entry.hostID] == id { onlineConnections[entry.hostID] = nil }
             silent.append(entry)
         }
         for entry in silent { await entry.onSilent() }
