@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ResticManagerServer
 
 /// What issue #12 asks of a probe's 99th percentile.
 struct LatencyTarget: Sendable {
