@@ -86,7 +86,9 @@ struct FleetBenchmark: AsyncParsableCommand {
         let seedStart = ContinuousClock.now
         let fleet = try FleetSeeder(databasePath: databasePath, hosts: hosts, jobs: jobs, logLines: logLines).seed()
         let seedTime = ContinuousClock.now - seedStart
-        progress("seeded in \(seedTime)")
+        let seedSeconds = String(
+            format: "%.1f s", Double(seedTime.components.seconds) + Double(seedTime.components.attoseconds) / 1e18)
+        progress("seeded in \(seedSeconds)")
 
         let ingestHosts = Array(fleet.agents.prefix(ingestAgents))
         let idleHosts = Array(fleet.agents.dropFirst(ingestAgents))
@@ -128,15 +130,19 @@ struct FleetBenchmark: AsyncParsableCommand {
             }
 
             progress("ingest: \(ingestAgents) agent(s) streaming log lines for \(ingestSeconds) s")
-            let ingest = try await AgentFleet(webSocketURL: server.webSocketURL, agents: ingestHosts, window: 2000)
+            let serverCPUBefore = server.cpuTime()
+            var ingest = try await AgentFleet(webSocketURL: server.webSocketURL, agents: ingestHosts, window: 2000)
                 .stream(for: .milliseconds(Int64(ingestSeconds * 1000)))
+            if let before = serverCPUBefore, let after = server.cpuTime() { ingest.serverCPU = after - before }
             return (probes, idle, ingest)
         }
         progress("ingest baseline: raw batched inserts into the seeded file")
-        let baseline = try BaselineInserter(path: databasePath, jobCount: ingestAgents, batchSize: 512)
+        let benchCPUBefore = CPUClock.ownTime()
+        var baseline = try BaselineInserter(path: databasePath, jobCount: ingestAgents, batchSize: 512)
             .run(for: .milliseconds(Int64(ingestSeconds * 1000)))
+        baseline.benchCPU = CPUClock.ownTime() - benchCPUBefore
 
-        print("Fleet: \(hosts) hosts, \(jobs) jobs, \(logLines) log lines; seeded in \(seedTime)\n")
+        print("Fleet: \(hosts) hosts, \(jobs) jobs, \(logLines) log lines; seeded in \(seedSeconds)\n")
         print(FleetReport.render(probes: probes, idle: idle))
         print("\nLog ingest into the seeded database:\n")
         print(ResultTable(results: [baseline, ingest], baseline: baseline).render())
