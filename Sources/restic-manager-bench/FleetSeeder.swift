@@ -68,7 +68,9 @@ struct FleetSeeder {
 
     private func seedHosts(_ queue: DatabaseQueue, now: Date) throws -> [EnrolledAgent] {
         let enrolled = StoredDate.text(now.addingTimeInterval(-Self.history - 86_400))
-        let lastSeen = StoredDate.text(now.addingTimeInterval(-3600))
+        // Seen a minute ago: no host is offline long enough for an alert
+        // (15 min) before its agent connects.
+        let lastSeen = StoredDate.text(now.addingTimeInterval(-60))
         var agents: [EnrolledAgent] = []
         try queue.write { db in
             let host = try db.makeStatement(sql: """
