@@ -108,15 +108,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Log-ingest benchmark (scripts/bench-ingest). Links the server only
-        // for its migrator, which gives the baseline the very same schema.
-        // Its simulated agents speak WebSocket through a minimal client of
-        // their own, so the load generator costs the machine little.
+        // Log-ingest and fleet benchmarks (scripts/bench-ingest, scripts/bench-fleet).
+        // Links the server only for its migrator, which gives the baselines and
+        // the seeded fleet the very same schema, and the crypto module for the
+        // seeded agent tokens' hashes. Its simulated agents speak WebSocket
+        // through a minimal client of their own, so the load generator costs
+        // the machine little.
         .executableTarget(
             name: "restic-manager-bench",
             dependencies: [
                 "ResticManagerProtocol",
                 "ResticManagerServer",
+                "ResticManagerCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -73,6 +73,15 @@ struct AdminAPI: Sendable {
         return EnrolledAgent(hostID: hostID, agentToken: agentToken, hostname: hostname)
     }
 
+    /// A signed-in GET of a page or API path: its status and body, whatever the status.
+    func get(_ path: String) async throws -> (status: Int, body: Data) {
+        guard let target = URL(string: baseURL + path) else { throw BenchError.http("bad path \(path)") }
+        var request = URLRequest(url: target)
+        request.setValue(sessionCookie, forHTTPHeaderField: "Cookie")
+        let (data, response) = try await session.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
     private func call(
         _ method: String,
         _ path: String,

@@ -40,7 +40,7 @@ struct AgentFleet {
 
 /// Runs blocking socket code on a thread of its own, off the few threads
 /// Swift concurrency runs tasks on.
-private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }

@@ -1,13 +1,24 @@
 import ArgumentParser
 import Foundation
 
-/// Measures how many log lines per second the real server ingests from
-/// concurrent agents over real WebSockets into its real SQLite store, beside
-/// a baseline of raw batched inserts into the same schema, in one run.
+/// The benchmarks of the server against the real binary: `ingest`
+/// (`scripts/bench-ingest`, the default) and `fleet` (`scripts/bench-fleet`).
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restic-manager-bench",
+        abstract: "Benchmarks of the real server over real sockets.",
+        subcommands: [IngestBenchmark.self, FleetBenchmark.self],
+        defaultSubcommand: IngestBenchmark.self
+    )
+}
+
+/// Measures how many log lines per second the real server ingests from
+/// concurrent agents over real WebSockets into its real SQLite store, beside
+/// a baseline of raw batched inserts into the same schema, in one run.
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
         abstract: "Benchmark log ingestion: simulated agents over WebSockets vs. raw SQLite inserts."
     )
 
@@ -45,10 +56,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let binary = serverBinary.map { URL(fileURLWithPath: $0) } ?? Self.defaultServerBinary()
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw ValidationError("no server binary at \(binary.path); build it with `swift build -c release`")
-        }
+        let binary = try ServerProcess.binary(serverBinary)
         let workDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("restic-manager-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
@@ -100,11 +108,6 @@ struct BenchCommand: AsyncParsableCommand {
             misses.isEmpty
                 ? "\(target): met by every scenario" : "\(target): missed by \(misses.joined(separator: ", "))"
         )
-    }
-
-    private static func defaultServerBinary() -> URL {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return here.deletingLastPathComponent().appendingPathComponent("restic-manager-server")
     }
 }
 

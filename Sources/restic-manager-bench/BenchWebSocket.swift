@@ -46,15 +46,19 @@ final class BenchWebSocket: Sendable {
     deinit { close(descriptor) }
 
     /// Connects to a `ws://` URL and performs the upgrade; returns the socket
-    /// and the reader that owns its inbound side.
-    static func connect(url: String, bearerToken: String) throws -> (BenchWebSocket, FrameReader) {
+    /// and the reader that owns its inbound side. `sourceAddress` (a local
+    /// IPv4 address such as 127.0.0.7) gives the connection its own ephemeral
+    /// port range, for fleets larger than one address's.
+    static func connect(url: String, bearerToken: String, sourceAddress: String? = nil) throws
+        -> (BenchWebSocket, FrameReader)
+    {
         guard let target = URL(string: url), target.scheme == "ws", let host = target.host else {
             throw BenchError.agent("not a ws:// URL: \(url)")
         }
         let port = target.port ?? 80
         var random = SystemRandomNumberGenerator()
         let socket = BenchWebSocket(
-            descriptor: try openTCPSocket(host: host, port: port),
+            descriptor: try openTCPSocket(host: host, port: port, sourceAddress: sourceAddress),
             maskKey: (0..<4).map { _ in random.next() }
         )
         let key = Data((0..<16).map { _ in random.next() as UInt8 }).base64EncodedString()
@@ -116,6 +120,20 @@ final class BenchWebSocket: Sendable {
     /// Ends both directions: a thread blocked reading returns at once.
     func disconnect() { _ = shutdown(descriptor, Int32(SHUT_RDWR)) }
 
+    /// For readiness polling (``IdleFleet``); reads go through ``receiveAvailable(into:)``.
+    var fileDescriptor: Int32 { descriptor }
+
+    /// What the kernel holds right now, without waiting: 0 at end of stream,
+    /// nil when nothing is there.
+    func receiveAvailable(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        while true {
+            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if count >= 0 { return count }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            guard errno == EINTR else { throw BenchError.agent("recv failed: \(String(cString: strerror(errno)))") }
+        }
+    }
+
     fileprivate func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
@@ -142,7 +160,7 @@ final class BenchWebSocket: Sendable {
 }
 
 /// A connected TCP socket to `host`, trying each address it resolves to.
-private func openTCPSocket(host: String, port: Int) throws -> Int32 {
+private func openTCPSocket(host: String, port: Int, sourceAddress: String?) throws -> Int32 {
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     hints.ai_socktype = streamSocket
@@ -159,6 +177,24 @@ private func openTCPSocket(host: String, port: Int) throws -> Int32 {
         guard descriptor >= 0 else {
             lastError = errno
             continue
+        }
+        if let sourceAddress, info.ai_family == AF_INET {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            guard inet_pton(AF_INET, sourceAddress, &local.sin_addr) == 1 else {
+                close(descriptor)
+                throw BenchError.agent("not an IPv4 source address: \(sourceAddress)")
+            }
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                lastError = errno
+                close(descriptor)
+                continue
+            }
         }
         if connect(descriptor, info.ai_addr, info.ai_addrlen) == 0 {
             var on: Int32 = 1

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Synchronization
 
@@ -9,6 +10,17 @@ struct ServerProcess: Sendable {
 
     var webSocketURL: String {
         baseURL.replacingOccurrences(of: "http", with: "ws", options: .anchored) + "/api/v1/agent/ws"
+    }
+
+    /// The server binary given, or `restic-manager-server` next to this one.
+    static func binary(_ path: String?) throws -> URL {
+        let binary = path.map { URL(fileURLWithPath: $0) } ?? URL(
+            fileURLWithPath: CommandLine.arguments[0]
+        ).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("restic-manager-server")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw ValidationError("no server binary at \(binary.path); build it with `swift build -c release`")
+        }
+        return binary
     }
 
     /// CPU time the server used so far; nil where /proc is missing.

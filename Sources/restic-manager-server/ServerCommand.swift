@@ -35,6 +35,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds without a message before an agent counts as offline.")
     var agentOfflineAfter: Int = 90
 
+    // Hidden: tests shorten it to see a flush without waiting 30 s.
+    @Option(help: .hidden)
+    var lastSeenFlushSeconds: Int = 30
+
     @Option(help: "Seconds a queued job waits for its offline host before it fails.")
     var jobExpirySeconds: Int = 86400
 
@@ -100,6 +104,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...86400).contains(agentOfflineAfter) else {
             throw ValidationError("--agent-offline-after must be from 1 to 86400 seconds")
         }
+        guard (1...3600).contains(lastSeenFlushSeconds) else {
+            throw ValidationError("--last-seen-flush-seconds must be from 1 to 3600")
+        }
         guard (1...31_536_000).contains(jobExpirySeconds) else {
             throw ValidationError("--job-expiry-seconds must be from 1 to 31536000 (a year)")
         }
@@ -126,6 +133,7 @@ struct Serve: AsyncParsableCommand {
         let address = ListenAddress(listen)!
         var settings = ServerSettings(baseURL: baseURL)
         settings.agentOfflineAfter = .seconds(agentOfflineAfter)
+        settings.lastSeenFlushInterval = .seconds(lastSeenFlushSeconds)
         settings.jobExpiry = .seconds(jobExpirySeconds)
         settings.metricsPublic = publicMetrics
         settings.alertInterval = .seconds(alertIntervalSeconds)

@@ -37,7 +37,9 @@ struct HostResponse: ResponseEncodable, Sendable {
     let restoreTargets: [String]
     let hooksAllowed: Bool
 
-    init(_ summary: HostSummary, packages: AgentPackageCatalog) {
+    /// `lastSeen`: the in-memory time of a connected host (``AgentPresence``),
+    /// fresher than the row's.
+    init(_ summary: HostSummary, packages: AgentPackageCatalog, lastSeen: Date? = nil) {
         let host = summary.host
         id = host.id.rawValue
         name = host.name
@@ -47,7 +49,7 @@ struct HostResponse: ResponseEncodable, Sendable {
         agentVersion = host.agentVersion
         resticVersion = host.resticVersion
         status = host.connected ? "online" : "offline"
-        lastSeenAt = host.lastSeenAt
+        lastSeenAt = lastSeen ?? host.lastSeenAt
         lastBackup = summary.lastBackup.map {
             LastBackup(jobId: $0.jobID.rawValue, status: $0.status, finishedAt: $0.finishedAt)
         }
@@ -148,7 +150,8 @@ struct HostController {
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> ListResponse<HostResponse> {
         let hosts = try await services.database.listHosts(
             page: try PageCursor.page(from: request), filter: try Self.filter(from: request))
-        return ListResponse(hosts, map: { HostResponse($0, packages: services.packages) })
+        let seen = await services.presence.lastSeen(of: hosts.items.map(\.host.id))
+        return ListResponse(hosts, map: { HostResponse($0, packages: services.packages, lastSeen: seen[$0.host.id]) })
     }
 
     /// The host filter of a request, shared with the fleet page.
@@ -167,7 +170,8 @@ struct HostController {
         guard let summary = try await services.database.hostSummary(id: HostID(id)) else {
             throw APIError.notFound("host")
         }
-        return HostResponse(summary, packages: services.packages)
+        let seen = await services.presence.lastSeen(of: [summary.host.id])
+        return HostResponse(summary, packages: services.packages, lastSeen: seen[summary.host.id])
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> HostResponse {

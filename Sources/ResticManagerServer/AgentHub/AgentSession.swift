@@ -3,14 +3,13 @@ import HummingbirdWebSocket
 import Logging
 import ResticManagerCore
 import ResticManagerProtocol
-import Synchronization
 
 /// One agent's WebSocket, from `hello` to close (SPEC §4, §6).
 ///
-/// Four concurrent parts share the socket: a reader that decodes frames and
+/// Three concurrent parts share the socket: a reader that decodes frames and
 /// answers protocol errors at once, a batcher that commits agent messages in
-/// groups and acks them only after commit, a writer that owns the outbound
-/// side, and a watchdog that ends silent connections.
+/// groups and acks them only after commit, and a writer that owns the
+/// outbound side. Silence is watched by the server-wide ``AgentPresence``.
 struct AgentSession: Sendable {
     let hostID: HostID
     let remoteIP: String
@@ -40,25 +39,24 @@ struct AgentSession: Sendable {
         let lastMessage = ActivityClock()
         let budget = BadMessageBudget(limit: Self.badMessageLimit, window: Self.badMessageWindow)
         logger.info("agent connected", metadata: ["ip": "\(remoteIP)"])
+        await services.presence.watch(connection.id, hostID: hostID, clock: lastMessage) {
+            await goneSilent(lastMessage: lastMessage, out: out, connection: connection)
+        }
 
-        let readError = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await watchdog(lastMessage: lastMessage, out: out, connection: connection) }
-            let readError = await withTaskGroup(of: Void.self) { io in
-                io.addTask { await write(outStream, to: outbound) }
-                io.addTask {
-                    await ingest(queue, out: out, budget: budget)
-                    out.finish()
-                }
-                let readError = await read(
-                    inbound, into: queue, out: out, connection: connection, lastMessage: lastMessage, budget: budget)
-                queue.finish()
-                return readError
+        let readError = await withTaskGroup(of: Void.self) { io in
+            io.addTask { await write(outStream, to: outbound) }
+            io.addTask {
+                await ingest(queue, out: out, budget: budget)
+                out.finish()
             }
-            group.cancelAll()
+            let readError = await read(
+                inbound, into: queue, out: out, connection: connection, lastMessage: lastMessage, budget: budget)
+            queue.finish()
             return readError
         }
+        await services.presence.unwatch(connection.id)
         if await services.hub.unregister(hostID, connection.id) {
-            try? await services.database.markDisconnected(hostID: hostID)
+            try? await services.database.markDisconnected(hostID: hostID, lastSeenAt: lastMessage.lastSeen)
             await services.browse.hostDisconnected(hostID)
             services.alerts.poke()
         }
@@ -144,6 +142,7 @@ struct AgentSession: Sendable {
                         return nil
                     }
                     guard try await accept(hello, out: out, connection: connection) else { return nil }
+                    await services.presence.online(connection.id)
                     helloDone = true
                     continue
                 }
@@ -157,7 +156,8 @@ struct AgentSession: Sendable {
                         return nil
                     }
                 case .heartbeat:
-                    try await services.database.touchHost(hostID: hostID)
+                    // Its only effect, the last-seen time, is the clock touched above.
+                    break
                 case .snapshotLsResult(let result):
                     // An answer, not an event: nothing to store or ack.
                     await services.browse.deliver(result, from: hostID)
@@ -274,37 +274,18 @@ struct AgentSession: Sendable {
         }
     }
 
-    // MARK: Watchdog
+    // MARK: Silence
 
-    private func watchdog(
+    /// Called by ``AgentPresence`` once the agent was silent past the threshold.
+    private func goneSilent(
         lastMessage: ActivityClock, out: AsyncStream<AgentOutbound>.Continuation, connection: AgentHub.Connection
     ) async {
         let limit = services.settings.agentOfflineAfter
-        let tick = min(limit / 4, .seconds(5))
-        while !Task.isCancelled {
-            try? await Task.sleep(for: tick)
-            let silence = lastMessage.silence
-            if silence > limit {
-                logger.warning("agent silent; marking offline", metadata: ["silence_s": "\(silence.components.seconds)"])
-                if await services.hub.unregister(hostID, connection.id) {
-                    try? await services.database.markDisconnected(hostID: hostID)
-                    services.alerts.poke()
-                }
-                out.yield(.close(code: CloseCode.silent, reason: "no message for \(limit.components.seconds) s"))
-                return
-            }
+        logger.warning("agent silent; marking offline", metadata: ["silence_s": "\(lastMessage.silence.components.seconds)"])
+        if await services.hub.unregister(hostID, connection.id) {
+            try? await services.database.markDisconnected(hostID: hostID, lastSeenAt: lastMessage.lastSeen)
+            services.alerts.poke()
         }
-    }
-
-}
-
-/// When the agent last said anything; shared by the reader and the watchdog.
-final class ActivityClock: Sendable {
-    private let lastNanos = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
-
-    func touch() { lastNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
-
-    var silence: Duration {
-        .nanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - lastNanos.load(ordering: .relaxed)))
+        out.yield(.close(code: CloseCode.silent, reason: "no message for \(limit.components.seconds) s"))
     }
 }

@@ -57,7 +57,10 @@ final class IngestQueue<Element: Sendable>: Sendable {
                 let batch: [Element]
                 if state.pending.count <= limit {
                     batch = state.pending
-                    state.pending.removeAll(keepingCapacity: true)
+                    // Not keeping the capacity: after one replay burst an
+                    // idle socket would hold room for a whole batch of
+                    // envelopes for as long as it stays connected.
+                    state.pending = []
                 } else {
                     batch = Array(state.pending.prefix(limit))
                     state.pending.removeFirst(limit)

@@ -87,12 +87,15 @@ public func buildApplication(
         delivery.poke()
     }
     let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger)
+    let presence = AgentPresence(
+        database: database, offlineAfter: options.settings.agentOfflineAfter,
+        flushInterval: options.settings.lastSeenFlushInterval, logger: logger)
     let services = ServerServices(
         settings: options.settings, database: database, secretBox: secretBox,
         passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
-        hub: hub, browse: SnapshotBrowseRequests(hub: hub),
+        hub: hub, presence: presence, browse: SnapshotBrowseRequests(hub: hub),
         jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery,
         packages: AgentPackageCatalog.load(directory: options.settings.packagesDirectory, logger: logger), logger: logger)
 
@@ -119,7 +122,7 @@ public func buildApplication(
         router: router, server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
         services: [
-            MaintenanceService(database: database, logger: logger), alerts, delivery,
+            MaintenanceService(database: database, logger: logger), alerts, delivery, presence,
             RetentionService(database: database, retention: options.settings.logRetention,
                              interval: options.settings.retentionInterval, logger: logger),
         ],
@@ -142,7 +145,10 @@ func httpServer(_ options: ServeOptions, agentRouter: Router<AgentSocketContext>
     let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
         http1: http1,
         // RFC 6455: a text frame that is not UTF-8 closes the socket with 1007.
-        ws: .init(maxFrameSize: FrameLimits.maxFrameBytes, validateUTF8: true))
+        // No server pings: the agent pings the server itself, and a silent
+        // agent is found by its missing heartbeats (``AgentPresence``), so
+        // pings would only cost a timer and a round trip per socket.
+        ws: .init(maxFrameSize: FrameLimits.maxFrameBytes, autoPing: .disabled, validateUTF8: true))
     var tls: TLSConfiguration?
     if let certificate = options.tlsCertificatePath, let keyPath = options.tlsKeyPath {
         tls = TLSConfiguration.makeServerConfiguration(

@@ -12,6 +12,8 @@ public struct ServerSettings: Sendable {
     public var jobExpiry: Duration = .seconds(24 * 3600)
     /// A connected agent silent for this long is offline (SPEC §4: 90 s).
     public var agentOfflineAfter: Duration = .seconds(90)
+    /// How often connected hosts' last-seen times are written (``AgentPresence``).
+    public var lastSeenFlushInterval: Duration = .seconds(30)
     /// Enrollment tokens live this long unless the request says otherwise.
     public var enrollmentTokenLifetime: Duration = .seconds(24 * 3600)
     public var sessionLifetime: Duration = .seconds(12 * 3600)
@@ -51,6 +53,7 @@ struct ServerServices: Sendable {
     let passwords: PasswordService
     let loginThrottle: LoginThrottle
     let hub: AgentHub
+    let presence: AgentPresence
     let browse: SnapshotBrowseRequests
     let jobEvents: JobEventBroadcaster
     let metrics: ServerMetrics

@@ -7,16 +7,17 @@ import Darwin
 /// The process's open-file limit (`RLIMIT_NOFILE`). Every connection holds
 /// a descriptor; distributions start services with a soft limit of 1,024
 /// while the hard limit is far higher, and only the process can raise it.
-enum FileDescriptorLimit {
-    struct Change: Sendable {
-        let was: UInt64
-        let now: UInt64
-        let hard: UInt64
+/// Public for the fleet benchmark, whose agents need as many descriptors.
+public enum FileDescriptorLimit {
+    public struct Change: Sendable {
+        public let was: UInt64
+        public let now: UInt64
+        public let hard: UInt64
     }
 
     /// Raises the soft limit to the hard one; says what it was and is.
     /// nil when the limits cannot be read (nothing to report then).
-    static func raiseToHard() -> Change? {
+    public static func raiseToHard() -> Change? {
         var limit = rlimit()
         guard getrlimit(resource, &limit) == 0 else { return nil }
         let was = UInt64(limit.rlim_cur)

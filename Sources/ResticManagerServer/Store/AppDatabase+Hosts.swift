@@ -187,17 +187,24 @@ extension AppDatabase {
         }
     }
 
-    public func touchHost(hostID: HostID) async throws {
+    /// Writes last-seen times kept in memory (``AgentPresence``), all in one
+    /// transaction. A time never moves back: a flush that lands after the
+    /// disconnect's own write changes nothing.
+    public func recordLastSeen(_ seen: [(HostID, Date)]) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE hosts SET last_seen_at = ? WHERE id = ?", arguments: [Date(), hostID])
+            let update = try db.cachedStatement(sql: Self.lastSeenUpdate + " WHERE id = ?")
+            for (hostID, date) in seen { try update.execute(arguments: [date, hostID]) }
         }
     }
 
-    public func markDisconnected(hostID: HostID) async throws {
+    public func markDisconnected(hostID: HostID, lastSeenAt: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE hosts SET connected = 0 WHERE id = ?", arguments: [hostID])
+            try db.execute(sql: Self.lastSeenUpdate + ", connected = 0 WHERE id = ?", arguments: [lastSeenAt, hostID])
         }
     }
+
+    /// Stored dates are fixed-width text, so MAX orders them by time.
+    private static let lastSeenUpdate = "UPDATE hosts SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?)"
 
     /// At start-up no agent is connected yet, whatever the last run left.
     public func markAllDisconnected() async throws {

@@ -66,7 +66,6 @@ extension AppDatabase {
                     batch.report.outcomes.append((envelope.id, .refused(refusal.code, refusal.reason)))
                 }
             }
-            try db.execute(sql: "UPDATE hosts SET last_seen_at = ? WHERE id = ?", arguments: [batch.now, hostID])
             return batch.report
         }
     }

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Times of repeated calls, for percentiles.
+struct LatencySample: Sendable {
+    private(set) var milliseconds: [Double] = []
+
+    var count: Int { milliseconds.count }
+
+    mutating func record(_ duration: Duration) {
+        let parts = duration.components
+        milliseconds.append(Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15)
+    }
+
+    /// Nearest-rank percentile, `fraction` in 0...1.
+    func percentile(_ fraction: Double) -> Double {
+        let sorted = milliseconds.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+}
+
+/// One probe's outcome: its times, or why it has none.
+struct ProbeResult: Sendable {
+    let probe: FleetProbe
+    /// nil when the server did not answer 200.
+    let server: LatencySample?
+    let raw: LatencySample
+    let status: Int
+
+    var verdict: String {
+        guard let target = probe.target else { return "-" }
+        guard let server else { return "not measured" }
+        let p99 = server.percentile(0.99)
+        var met = p99 <= target.p99Milliseconds
+        if let ratio = target.maxRatioToBaseline { met = met && p99 <= ratio * raw.percentile(0.99) }
+        return met ? "met" : "MISSED"
+    }
+}
+
+/// The idle fleet's cost: CPU over a window and memory at its end.
+struct IdleCost: Sendable {
+    let agents: Int
+    let seconds: Double
+    let cpu: Duration
+    let residentBytes: Int
+    let residentBytesBeforeFleet: Int
+    let closedByServer: Int
+
+    var percentOfCore: Double {
+        let parts = cpu.components
+        return (Double(parts.seconds) + Double(parts.attoseconds) / 1e18) / seconds * 100
+    }
+}
+
+/// The fleet benchmark's tables, with issue #12's targets marked.
+enum FleetReport {
+    static func render(probes: [ProbeResult], idle: IdleCost) -> String {
+        var lines = [
+            "| what | URL | n | p50 ms | p99 ms | raw p50 ms | raw p99 ms | p99 / raw | target | |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for result in probes {
+            let raw = result.raw
+            let target = result.probe.target?.description ?? "-"
+            guard let server = result.server else {
+                lines.append(
+                    "| \(result.probe.label) | `\(result.probe.path)` | 0 | HTTP \(result.status) | | "
+                        + "\(format(raw.percentile(0.5))) | \(format(raw.percentile(0.99))) | | \(target) | \(result.verdict) |")
+                continue
+            }
+            let ratio = server.percentile(0.99) / raw.percentile(0.99)
+            lines.append(
+                "| \(result.probe.label) | `\(result.probe.path)` | \(server.count) | \(format(server.percentile(0.5))) | "
+                    + "\(format(server.percentile(0.99))) | \(format(raw.percentile(0.5))) | "
+                    + "\(format(raw.percentile(0.99))) | \(String(format: "%.1f×", ratio)) | \(target) | \(result.verdict) |")
+        }
+        let mib = Double(idle.residentBytes) / 1_048_576
+        let perAgent = Double(idle.residentBytes - idle.residentBytesBeforeFleet) / Double(max(1, idle.agents)) / 1024
+        lines += [
+            "",
+            "| idle fleet | value | target | |",
+            "|---|---:|---|---|",
+            "| \(idle.agents) agents, CPU over \(Int(idle.seconds)) s | \(String(format: "%.2f", idle.percentOfCore)) % of a core "
+                + "| ≤ 3 % | \(idle.percentOfCore <= 3 ? "met" : "MISSED") |",
+            "| RSS | \(String(format: "%.0f", mib)) MiB | ≤ 1024 MiB | \(mib <= 1024 ? "met" : "MISSED") |",
+            "| RSS per agent (fleet's share) | \(String(format: "%.1f", perAgent)) KiB | | |",
+            "| sockets the server closed | \(idle.closedByServer) | 0 | \(idle.closedByServer == 0 ? "met" : "MISSED") |",
+            "",
+            "Raw reads (plain GRDB on the same file, no server):",
+        ]
+        lines += probes.map { "- \($0.probe.label): \($0.probe.sameRows)" }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func format(_ milliseconds: Double) -> String { String(format: "%.2f", milliseconds) }
+}
+
+/// A process's resident memory, from `/proc/<pid>/status` (Linux; 0 elsewhere).
+func residentBytes(ofProcess pid: Int32) -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kib * 1024
+}
