@@ -154,8 +154,8 @@ def main() -> None:
             after = [timed_batch() for _ in during]
             rows = int(sweep["jobs"]) + int(sweep["log_lines"])
             print(f"sweep: {int(sweep['jobs']):,} jobs + {int(sweep['log_lines']):,} log lines in "
-                  f"{sweep['batches']} batches, {float(sweep['seconds']):.1f} s ({rows / float(sweep['seconds']):,.0f} "
-                  f"rows/s, half of it resting), {int(sweep['freed_pages']):,} pages given back; "
+                  f"{sweep['batches']} batches, {float(sweep['seconds']):.1f} s, {float(sweep['busy_seconds']):.1f} s of it "
+                  f"in transactions ({rows / float(sweep['busy_seconds']):,.0f} rows/s), {int(sweep['freed_pages']):,} pages given back; "
                   f"file now {database.stat().st_size / 2**20:.0f} MiB "
                   f"(+ {pathlib.Path(str(database) + '-wal').stat().st_size / 2**20:.0f} MiB WAL)")
             print(f"ingest of {args.batch} lines during the sweep: {quantiles(during)}")

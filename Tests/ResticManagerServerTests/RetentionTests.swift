@@ -257,7 +257,8 @@ struct RetentionSeed {
         let sweep = try await service(temp.database).sweep(now: seed.now)
         let took = ContinuousClock.now - started
         print("retention sweep: \(sweep.jobs) jobs, \(sweep.logLines) log lines in \(sweep.batches.count) batches,",
-              "\(sweep.freedPages) pages freed (\(pagesBefore) -> \(try await seed.pragma("page_count"))) in \(took)")
+              "\(sweep.freedPages) pages freed (\(pagesBefore) -> \(try await seed.pragma("page_count"))) in \(took),",
+              "\(sweep.busy) of it in transactions")
         #expect(sweep.jobs == hosts * 1_000 && sweep.logLines == hosts * 10_000)
     }
 }

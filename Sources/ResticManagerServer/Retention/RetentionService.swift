@@ -19,6 +19,9 @@ final class RetentionService: Service, Sendable {
     struct Sweep: Sendable, Equatable {
         var batches: [RetentionBatch] = []
         var freedPages = 0
+        /// Time spent in the store's transactions (queueing for the writer
+        /// included), without the rests between them.
+        var busy: Duration = .zero
 
         var jobs: Int { batches.reduce(0) { $0 + $1.jobs } }
         var logLines: Int { batches.reduce(0) { $0 + $1.logLines } }
@@ -62,7 +65,7 @@ final class RetentionService: Service, Sendable {
             logger.notice("retention sweep", metadata: [
                 "jobs": "\(sweep.jobs)", "log_lines": "\(sweep.logLines)", "repo_stats": "\(sweep.repoStats)",
                 "batches": "\(sweep.batches.count)", "freed_pages": "\(sweep.freedPages)",
-                "seconds": "\((ContinuousClock.now - started).timeInterval)",
+                "seconds": "\((ContinuousClock.now - started).timeInterval)", "busy_seconds": "\(sweep.busy.timeInterval)",
             ])
         } catch {
             // Every batch is its own transaction: the next sweep carries on from the oldest rows left.
@@ -80,6 +83,7 @@ final class RetentionService: Service, Sendable {
             let started = ContinuousClock.now
             let (batch, next) = try await database.deleteExpiredHistory(before: cutoff, limit: batchSize, from: cursor)
             cursor = next
+            sweep.busy += ContinuousClock.now - started
             sweep.batches.append(batch)
             deletedJobs.increment(by: batch.jobs)
             deletedLogLines.increment(by: batch.logLines)
@@ -90,6 +94,7 @@ final class RetentionService: Service, Sendable {
         while !Task.isShuttingDownGracefully {
             let started = ContinuousClock.now
             let freed = try await database.releaseFreePages(Self.vacuumPagesPerBatch)
+            sweep.busy += ContinuousClock.now - started
             guard freed > 0 else { break }
             sweep.freedPages += freed
             await rest(after: started)
