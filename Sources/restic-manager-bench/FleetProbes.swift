@@ -39,11 +39,12 @@ extension FleetProbe {
         return [
             FleetProbe(
                 label: "fleet page", path: "/",
-                sameRows: "host counts (one aggregate) + 50 hosts, offline first, by name, with their summaries",
+                sameRows: "host counts (one aggregate) + 50 hosts, needing attention first, by name, with their summaries",
                 target: list
             ) { db in
-                _ = try Row.fetchAll(db, sql: Self.counts)
-                _ = try Row.fetchAll(db, sql: Self.summaries(where: "1", order: "h.connected, h.name"))
+                _ = try Row.fetchAll(db, sql: Self.counts, arguments: [cutoff])
+                _ = try Row.fetchAll(db, sql: Self.summaries(where: "1", order: "\(Self.attention) DESC, h.name"),
+                                     arguments: [cutoff])
             },
             FleetProbe(
                 label: "host list", path: "/api/v1/hosts?limit=50",
@@ -59,15 +60,12 @@ extension FleetProbe {
             },
             FleetProbe(
                 label: "host list, attention", path: "/api/v1/hosts?limit=50&attention=true",
-                sameRows: "50 newest hosts offline, or whose last backup failed, is missing or older than 26 h",
+                sameRows: "50 newest hosts needing attention (offline, no repository, last backup failed, "
+                    + "no schedule, no success in 26 h, schedule pending, open alerts)",
                 target: list
             ) { db in
                 _ = try Row.fetchAll(
-                    db,
-                    sql: Self.summaries(
-                        where: "(h.connected = 0 OR o.status IS NULL OR o.status != 'succeeded' OR o.finished_at < ?)",
-                        order: "h.rowid DESC"),
-                    arguments: [cutoff])
+                    db, sql: Self.summaries(where: Self.attention, order: "h.rowid DESC"), arguments: [cutoff])
             },
             FleetProbe(
                 label: "host list, search", path: "/api/v1/hosts?limit=50&q=\(hostQuery)",
@@ -114,23 +112,28 @@ extension FleetProbe {
         ]
     }
 
-    private static let counts = """
-        SELECT COUNT(*), SUM(connected), SUM(1 - connected) FROM hosts WHERE revoked_at IS NULL
+    /// Whether a host needs attention, over the summary columns the store's
+    /// triggers keep on its row (`?`: the 26 h stale limit).
+    private static let attention = """
+        (h.connected = 0 OR h.repo_configured = 0 OR h.last_backup_status = 'failed' OR h.enabled_schedules = 0
+            OR h.last_success_at IS NULL OR h.last_success_at < ?1 OR h.schedule_pending != 0 OR h.open_alerts > 0)
         """
 
-    /// A page of host summaries in one statement: the host row, its latest
-    /// backup outcome, schedule sync, open alerts, repository size and
-    /// whether a repository is set: what the list shows per host.
+    /// Totals, hosts needing attention and each reason's count, in one scan.
+    private static let counts = """
+        SELECT COUNT(*), SUM(h.connected), SUM(\(attention)), SUM(h.connected = 0), SUM(h.repo_configured = 0),
+            SUM(h.last_backup_status = 'failed'), SUM(h.enabled_schedules = 0), SUM(h.last_success_at IS NULL),
+            SUM(h.last_success_at < ?1), SUM(h.schedule_pending != 0), SUM(h.open_alerts > 0), SUM(h.repo_size_bytes)
+        FROM hosts h WHERE h.revoked_at IS NULL
+        """
+
+    /// A page of host summaries in one statement: the host row with the
+    /// summary columns (last backup, last success, open alerts, repository
+    /// size, schedules, whether a repository is set) and its schedule sync.
     private static func summaries(where condition: String, order: String) -> String {
         """
-        SELECT h.*, o.job_id, o.status, o.finished_at, o.last_success_at, v.desired_version, v.acked_version,
-            (SELECT COUNT(*) FROM alerts a WHERE a.host_id = h.id AND a.state = 'open') AS open_alerts,
-            (SELECT size_bytes FROM repo_stats r WHERE r.host_id = h.id ORDER BY r.id DESC LIMIT 1) AS repo_size,
-            c.repo_url != '' AS configured
-        FROM hosts h
-        LEFT JOIN job_outcomes o ON o.host_id = h.id AND o.kind = 'backup'
-        LEFT JOIN host_schedule_version v ON v.host_id = h.id
-        LEFT JOIN host_config c ON c.host_id = h.id
+        SELECT h.*, v.desired_version, v.acked_version
+        FROM hosts h LEFT JOIN host_schedule_version v ON v.host_id = h.id
         WHERE h.revoked_at IS NULL AND \(condition)
         ORDER BY \(order) LIMIT 51
         """

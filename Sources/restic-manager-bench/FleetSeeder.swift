@@ -10,9 +10,10 @@ import ResticManagerServer
 /// The server's own migrator creates the schema (`AppDatabase.open`); the
 /// rows then go in through GRDB with prepared statements in large
 /// transactions, because a million jobs through the store's one-at-a-time
-/// ingest would take the better part of an hour. What the store derives from
-/// finished jobs (`job_outcomes`, kept by a trigger on status changes) is
-/// filled by the same statement its migration backfills with.
+/// ingest would take the better part of an hour. What the store's triggers
+/// derive from finished jobs (`job_outcomes`, the hosts' summary columns) is
+/// then filled by the statements its migrations backfill with
+/// (`AppDatabase.recomputeSummaries`).
 struct FleetSeeder {
     let databasePath: String
     let hosts: Int
@@ -41,7 +42,7 @@ struct FleetSeeder {
         let now = Date()
         let agents = try seedHosts(queue, now: now)
         let sampleJob = try seedJobs(queue, agents: agents, now: now)
-        try queue.write { db in try db.execute(sql: Self.outcomesBackfill) }
+        try queue.write { db in try AppDatabase.recomputeSummaries(in: db) }
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         return Fleet(agents: agents, sampleJobID: sampleJob)
     }
@@ -157,16 +158,4 @@ struct FleetSeeder {
 
     private static let kinds = ["backup", "backup", "backup", "backup", "backup", "backup", "backup", "forget", "check",
                                 "prune"]
-
-    /// The `v2-alerts-and-notifications` migration's backfill of `job_outcomes`, verbatim.
-    private static let outcomesBackfill = """
-        INSERT INTO job_outcomes (host_id, subject, kind, schedule_id, job_id, status, finished_at)
-        SELECT host_id, COALESCE(schedule_id, 'kind:' || kind), kind, schedule_id, id, status, MAX(finished_at)
-        FROM jobs WHERE status IN ('succeeded', 'failed') AND finished_at IS NOT NULL
-        GROUP BY host_id, COALESCE(schedule_id, 'kind:' || kind);
-        UPDATE job_outcomes SET last_success_at = (
-            SELECT MAX(finished_at) FROM jobs
-            WHERE jobs.host_id = job_outcomes.host_id AND jobs.status = 'succeeded'
-                AND COALESCE(jobs.schedule_id, 'kind:' || jobs.kind) = job_outcomes.subject);
-        """
 }

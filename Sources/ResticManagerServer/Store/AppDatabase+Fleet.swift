@@ -98,11 +98,13 @@ extension AppDatabase {
         }
     }
 
-    /// Recomputes every host's summary columns from the source tables, for
-    /// rows written around the store (a benchmark's bulk load); the triggers
-    /// keep them otherwise.
-    public func recomputeHostSummaries() async throws {
-        try await writer.write { db in try db.execute(sql: Migrations.fleetSummariesFromSourceTables) }
+    /// Recomputes what triggers keep (`job_outcomes` and the hosts' summary
+    /// columns) from the source tables, for rows written around the store:
+    /// the fleet benchmark's bulk load.
+    public static func recomputeSummaries(in db: Database) throws {
+        try db.execute(sql: "DELETE FROM job_outcomes")
+        try db.execute(sql: Migrations.jobOutcomesFromJobs)
+        try db.execute(sql: Migrations.fleetSummariesFromSourceTables)
     }
 
     public func hostSummary(id: HostID, now: Date = Date()) async throws -> HostSummary? {

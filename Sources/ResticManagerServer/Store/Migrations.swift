@@ -13,6 +13,7 @@ enum Migrations {
         }
         migrator.registerMigration("v2-alerts-and-notifications") { db in
             try db.execute(sql: alertsSchema)
+            try db.execute(sql: jobOutcomesFromJobs)
         }
         migrator.registerMigration("v3-restore") { db in
             try db.execute(sql: restoreSchema)
@@ -336,7 +337,11 @@ enum Migrations {
                 AND subject = COALESCE(NEW.schedule_id, 'kind:' || NEW.kind)
                 AND (last_success_at IS NULL OR last_success_at < NEW.finished_at);
         END;
+        """
 
+    /// `job_outcomes` computed from `jobs`: the v2 migration's backfill, and
+    /// part of ``AppDatabase/recomputeSummaries(in:)``.
+    static let jobOutcomesFromJobs = """
         INSERT INTO job_outcomes (host_id, subject, kind, schedule_id, job_id, status, finished_at)
         SELECT host_id, COALESCE(schedule_id, 'kind:' || kind), kind, schedule_id, id, status, MAX(finished_at)
         FROM jobs WHERE status IN ('succeeded', 'failed') AND finished_at IS NOT NULL
@@ -450,8 +455,7 @@ enum Migrations {
         """
 
     /// Every host's summary columns computed from the source tables: the
-    /// migration's backfill, and what a bulk load that bypasses the
-    /// triggers (the fleet benchmark's seeder) runs afterwards.
+    /// v4 migration's backfill, and part of ``AppDatabase/recomputeSummaries(in:)``.
     static let fleetSummariesFromSourceTables = """
         UPDATE hosts SET
             open_alerts = (SELECT COUNT(*) FROM alerts a WHERE a.host_id = hosts.id AND a.state = 'open'),
