@@ -33,11 +33,21 @@ final class IdleFleet: Sendable {
         let failure = Mutex<(any Error)?>(nil)
         let done = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: parallel) { lane in
+            // Connecting 10,000 agents can take longer than the server lets
+            // a socket stay silent (90 s): each lane keeps its own alive.
+            let clock = ContinuousClock()
+            var laneSockets: [BenchWebSocket] = []
+            var lastBeat = clock.now
             for index in stride(from: lane, to: agents.count, by: parallel) {
                 guard failure.withLock({ $0 == nil }) else { return }
+                if clock.now - lastBeat > .seconds(20) {
+                    laneSockets.forEach(beat)
+                    lastBeat = clock.now
+                }
                 do {
                     let source = sourceAddresses.isEmpty ? nil : sourceAddresses[index % sourceAddresses.count]
                     let socket = try say(hello: agents[index], url: url, sourceAddress: source)
+                    laneSockets.append(socket)
                     connected.withLock { $0[index] = socket }
                     let total = done.add(1, ordering: .relaxed).newValue
                     if total % 1000 == 0 { progress("\(total) idle agents connected") }
@@ -98,23 +108,29 @@ final class IdleFleet: Sendable {
         for socket in sockets { socket.disconnect() }
     }
 
-    /// Agent `i` beats at `i / count` of each interval.
+    /// Agent `i` beats at `i / count` of each interval, after one beat of
+    /// every agent at once, so that none waits a whole interval more after
+    /// the connect phase's last keep-alive.
     private func sendHeartbeats(every interval: Duration) {
         let clock = ContinuousClock()
+        sockets.forEach(Self.beat)
         let start = clock.now
         var sent = 0
         while !stopped.load(ordering: .relaxed) {
             let due = Int((clock.now - start) / interval * Double(sockets.count))
             while sent < due {
-                let socket = sockets[sent % sockets.count]
-                var frames = socket.makeFrameBuffer()
-                frames.appendText(EnvelopeCodec.encode(Envelope(message: .heartbeat(HeartbeatPayload()))))
-                // A failed write is a closed socket, which the poller counts.
-                try? socket.write(&frames)
+                Self.beat(sockets[sent % sockets.count])
                 sent += 1
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    private static func beat(_ socket: BenchWebSocket) {
+        var frames = socket.makeFrameBuffer()
+        frames.appendText(EnvelopeCodec.encode(Envelope(message: .heartbeat(HeartbeatPayload()))))
+        // A failed write is a closed socket, which the poller counts.
+        try? socket.write(&frames)
     }
 
     /// One `poll` over every socket, five times a second at most; pings get
