@@ -53,6 +53,11 @@ struct ServerProcess: Sendable {
             let server = try await waitUntilReady(process: process, stdout: stdout, stderr: stderr)
             let result = try await body(server)
             await stop(process, exited: exited)
+            // What the server logged (notice and up), for reading its close
+            // codes and errors after a run.
+            if let path = ProcessInfo.processInfo.environment["RM_BENCH_SERVER_LOG"] {
+                try Data((stdout.text + stderr.text).utf8).write(to: URL(fileURLWithPath: path))
+            }
             return result
         } catch {
             await stop(process, exited: exited)
