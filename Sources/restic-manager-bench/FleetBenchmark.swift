@@ -89,8 +89,7 @@ struct FleetBenchmark: AsyncParsableCommand {
         let seedStart = ContinuousClock.now
         let fleet = try FleetSeeder(databasePath: databasePath, hosts: hosts, jobs: jobs, logLines: logLines).seed()
         let seedTime = ContinuousClock.now - seedStart
-        let seedSeconds = String(
-            format: "%.1f s", Double(seedTime.components.seconds) + Double(seedTime.components.attoseconds) / 1e18)
+        let seedSeconds = String(format: "%.1f s", seedTime.inSeconds)
         progress("seeded in \(seedSeconds)")
 
         let ingestHosts = Array(fleet.agents.prefix(ingestAgents))
@@ -120,7 +119,7 @@ struct FleetBenchmark: AsyncParsableCommand {
             let idleWindow = ContinuousClock.now - idleStart
             let idle = IdleCost(
                 agents: idleFleet.count,
-                seconds: Double(idleWindow.components.seconds) + Double(idleWindow.components.attoseconds) / 1e18,
+                seconds: idleWindow.inSeconds,
                 cpu: (server.cpuTime() ?? .zero) - cpuBefore, residentBytes: residentBytes(ofProcess: server.pid),
                 residentBytesBeforeFleet: residentBefore, closedByServer: idleFleet.closedByServer)
 

@@ -7,8 +7,7 @@ struct LatencySample: Sendable {
     var count: Int { milliseconds.count }
 
     mutating func record(_ duration: Duration) {
-        let parts = duration.components
-        milliseconds.append(Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15)
+        milliseconds.append(duration.inSeconds * 1000)
     }
 
     /// Nearest-rank percentile, `fraction` in 0...1.
@@ -47,8 +46,7 @@ struct IdleCost: Sendable {
     let closedByServer: Int
 
     var percentOfCore: Double {
-        let parts = cpu.components
-        return (Double(parts.seconds) + Double(parts.attoseconds) / 1e18) / seconds * 100
+        cpu.inSeconds / seconds * 100
     }
 }
 

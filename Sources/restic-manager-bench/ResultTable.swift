@@ -16,16 +16,13 @@ struct ScenarioResult: Sendable {
     /// CPU this process spent meanwhile: the inserter, or the simulated agents.
     var benchCPU: Duration?
 
-    var seconds: Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
+    var seconds: Double { duration.inSeconds }
 
     var linesPerSecond: Double { seconds > 0 ? Double(lines) / seconds : 0 }
 
     func microsecondsPerLine(_ cpu: Duration?) -> String {
         guard let cpu, lines > 0 else { return "-" }
-        let seconds = Double(cpu.components.seconds) + Double(cpu.components.attoseconds) / 1e18
-        return String(format: "%.1f", seconds * 1e6 / Double(lines))
+        return String(format: "%.1f", cpu.inSeconds * 1e6 / Double(lines))
     }
 }
 
