@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 
 /// The benchmarks of the server against the real binary: `ingest`
-/// (`scripts/bench-ingest`, the default) and `fleet` (`scripts/bench-fleet`).
+/// (`scripts/bench-ingest`, the default), `fleet` (`scripts/bench-fleet`) and
+/// the store libraries compared, `drivers` (`scripts/bench-store-drivers`).
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restic-manager-bench",
         abstract: "Benchmarks of the real server over real sockets.",
-        subcommands: [IngestBenchmark.self, FleetBenchmark.self],
+        subcommands: [IngestBenchmark.self, FleetBenchmark.self, DriverBenchmark.self],
         defaultSubcommand: IngestBenchmark.self
     )
 }
@@ -121,12 +122,14 @@ enum BenchError: Error, CustomStringConvertible {
     case serverDidNotStart(String)
     case http(String)
     case agent(String)
+    case postgres(String)
 
     var description: String {
         switch self {
         case .serverDidNotStart(let why): "the server did not start: \(why)"
         case .http(let why): "HTTP setup failed: \(why)"
         case .agent(let why): "a simulated agent failed: \(why)"
+        case .postgres(let why): "PostgreSQL: \(why)"
         }
     }
 }
