@@ -166,14 +166,6 @@ struct DriverTable {
                 String(format: "%.2f", measurement.readMilliseconds(percentile: 0.99)),
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return column < 2 ? cell + padding : padding + cell
-            }.joined(separator: " | ")
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")
-        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+        return TextTable(header: header, rows: rows, textColumns: 2).render()
     }
 }

@@ -36,6 +36,33 @@ private enum LogRow {
     static let newestLimit = 200
 }
 
+/// The SQLKit drivers' code, the same for both engines: only how a time is
+/// bound and read differs (fixed-width text on SQLite, `TIMESTAMPTZ` on PostgreSQL).
+private enum SQLKitLogRows {
+    static func insert(
+        on sql: any SQLDatabase, jobID: String, seqs: Range<Int64>,
+        time: (Date) -> any Encodable & Sendable
+    ) async throws {
+        var insert = sql.insert(into: "job_logs").columns(LogRow.columns).ignoringConflicts()
+        for seq in seqs {
+            insert = insert.values([jobID, seq, time(Date()), "stdout", LogLineSample.payload(seq: seq)])
+        }
+        try await insert.run()
+    }
+
+    static func readNewest<Time: Decodable>(on sql: any SQLDatabase, jobID: String, timesAs: Time.Type) async throws -> Int {
+        let rows = try await sql.select().columns("seq", "ts", "stream", "payload").from("job_logs")
+            .where("job_id", .equal, jobID).orderBy("seq", .descending).limit(LogRow.newestLimit).all()
+        for row in rows {
+            _ = try row.decode(column: "seq", as: Int64.self)
+            _ = try row.decode(column: "ts", as: Time.self)
+            _ = try row.decode(column: "stream", as: String.self)
+            _ = try row.decode(column: "payload", as: String.self)
+        }
+        return rows.count
+    }
+}
+
 // MARK: SQLite
 
 /// Today's store: GRDB, one prepared statement executed per line, in the
@@ -124,11 +151,9 @@ final class SQLiteKitDriver: StoreDriver, @unchecked Sendable {
     func insertBatch(jobID: String, firstSeq: Int64, count: Int) async throws {
         try await sql.raw("BEGIN").run()
         do {
-            var insert = sql.insert(into: "job_logs").columns(LogRow.columns).ignoringConflicts()
-            for seq in firstSeq..<firstSeq + Int64(count) {
-                insert = insert.values([jobID, seq, StoredDate.text(Date()), "stdout", LogLineSample.payload(seq: seq)])
+            try await SQLKitLogRows.insert(on: sql, jobID: jobID, seqs: firstSeq..<firstSeq + Int64(count)) {
+                StoredDate.text($0)
             }
-            try await insert.run()
             try await sql.raw("COMMIT").run()
         } catch {
             try? await sql.raw("ROLLBACK").run()
@@ -137,15 +162,7 @@ final class SQLiteKitDriver: StoreDriver, @unchecked Sendable {
     }
 
     func readNewest(jobID: String) async throws -> Int {
-        let rows = try await sql.select().columns("seq", "ts", "stream", "payload").from("job_logs")
-            .where("job_id", .equal, jobID).orderBy("seq", .descending).limit(LogRow.newestLimit).all()
-        for row in rows {
-            _ = try row.decode(column: "seq", as: Int64.self)
-            _ = try row.decode(column: "ts", as: String.self)
-            _ = try row.decode(column: "stream", as: String.self)
-            _ = try row.decode(column: "payload", as: String.self)
-        }
-        return rows.count
+        try await SQLKitLogRows.readNewest(on: sql, jobID: jobID, timesAs: String.self)
     }
 
     func close() async throws { try await connection.close() }
@@ -287,11 +304,9 @@ final class PostgresDriver: StoreDriver, @unchecked Sendable {
                     """,
                     logger: logger)
             case .sqlKit:
-                var insert = connection.sql().insert(into: "job_logs").columns(LogRow.columns).ignoringConflicts()
-                for seq in seqs {
-                    insert = insert.values([jobID, seq, Date(), "stdout", LogLineSample.payload(seq: seq)])
+                try await SQLKitLogRows.insert(on: connection.sql(), jobID: jobID, seqs: firstSeq..<firstSeq + Int64(count)) {
+                    $0
                 }
-                try await insert.run()
             }
         }
     }
@@ -307,15 +322,7 @@ final class PostgresDriver: StoreDriver, @unchecked Sendable {
             return count
         case .sqlKit:
             return try await client.withConnection { connection in
-                let rows = try await connection.sql().select().columns("seq", "ts", "stream", "payload").from("job_logs")
-                    .where("job_id", .equal, jobID).orderBy("seq", .descending).limit(LogRow.newestLimit).all()
-                for row in rows {
-                    _ = try row.decode(column: "seq", as: Int64.self)
-                    _ = try row.decode(column: "ts", as: Date.self)
-                    _ = try row.decode(column: "stream", as: String.self)
-                    _ = try row.decode(column: "payload", as: String.self)
-                }
-                return rows.count
+                try await SQLKitLogRows.readNewest(on: connection.sql(), jobID: jobID, timesAs: Date.self)
             }
         }
     }
