@@ -9,6 +9,9 @@ let package = Package(
         .executable(name: "restic-manager-agent", targets: ["restic-manager-agent"]),
         .library(name: "ResticManagerProtocol", targets: ["ResticManagerProtocol"]),
         .library(name: "ResticManagerCore", targets: ["ResticManagerCore"]),
+        // For bench/store-drivers, a package of its own: the migrated schema and the benchmarks' helpers.
+        .library(name: "ResticManagerServer", targets: ["ResticManagerServer"]),
+        .library(name: "BenchSupport", targets: ["BenchSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,10 +29,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // The second store engine, PostgreSQL, and the libraries compared for it.
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
-        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
     ],
     targets: [
         // Wire types shared by server and agent. No dependencies on purpose:
@@ -112,10 +111,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Log-ingest, fleet and store-driver benchmarks (scripts/bench-ingest,
-        // scripts/bench-fleet, scripts/bench-store-drivers). The PostgreSQL and
-        // SQLKit libraries are here to be measured against GRDB before the
-        // server takes one of them. Links the server only for its migrator, which gives the baselines and
+        // Log-ingest and fleet benchmarks (scripts/bench-ingest, scripts/bench-fleet).
+        // Links the server only for its migrator, which gives the baselines and
         // the seeded fleet the very same schema, and the crypto module for the
         // seeded agent tokens' hashes. Its simulated agents speak WebSocket
         // through a minimal client of their own, so the load generator costs
@@ -128,12 +125,12 @@ let package = Package(
                 "ResticManagerCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "PostgresKit", package: "postgres-kit"),
-                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                "BenchSupport",
             ]
         ),
+        // What the benchmarks share, here and in bench/store-drivers (its own
+        // package, so the libraries it compares cost no one else a build).
+        .target(name: "BenchSupport"),
         // Envelope decoding against JSONDecoder (scripts/bench-codec).
         .executableTarget(name: "restic-manager-codec-bench", dependencies: ["ResticManagerProtocol"]),
         .testTarget(

@@ -1,15 +1,15 @@
 import ArgumentParser
+import BenchSupport
 import Foundation
 
 /// The benchmarks of the server against the real binary: `ingest`
-/// (`scripts/bench-ingest`, the default), `fleet` (`scripts/bench-fleet`) and
-/// the store libraries compared, `drivers` (`scripts/bench-store-drivers`).
+/// (`scripts/bench-ingest`, the default) and `fleet` (`scripts/bench-fleet`).
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restic-manager-bench",
         abstract: "Benchmarks of the real server over real sockets.",
-        subcommands: [IngestBenchmark.self, FleetBenchmark.self, DriverBenchmark.self],
+        subcommands: [IngestBenchmark.self, FleetBenchmark.self],
         defaultSubcommand: IngestBenchmark.self
     )
 }
@@ -112,24 +112,17 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 }
 
-/// Progress goes to stderr so stdout holds only the table.
-func progress(_ text: String) {
-    FileHandle.standardError.write(Data("bench: \(text)\n".utf8))
-}
-
 /// What a benchmark step can fail with, in words a user can act on.
 enum BenchError: Error, CustomStringConvertible {
     case serverDidNotStart(String)
     case http(String)
     case agent(String)
-    case postgres(String)
 
     var description: String {
         switch self {
         case .serverDidNotStart(let why): "the server did not start: \(why)"
         case .http(let why): "HTTP setup failed: \(why)"
         case .agent(let why): "a simulated agent failed: \(why)"
-        case .postgres(let why): "PostgreSQL: \(why)"
         }
     }
 }

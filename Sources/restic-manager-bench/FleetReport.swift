@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 /// Times of repeated calls, for percentiles.

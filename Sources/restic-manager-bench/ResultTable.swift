@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 /// One measured scenario: how many log lines were committed in how long.
@@ -55,25 +56,5 @@ struct ResultTable {
             out.append(character)
         }
         return String(out.reversed())
-    }
-}
-
-/// A fixed-width text table: the first `textColumns` cells of a row are
-/// text, left-aligned; the others are numbers, right-aligned.
-struct TextTable {
-    let header: [String]
-    let rows: [[String]]
-    let textColumns: Int
-
-    func render() -> String {
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return column < textColumns ? cell + padding : padding + cell
-            }.joined(separator: " | ")
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")
-        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// Precomputed so that neither the agents nor the baseline spend the
 /// measured time formatting text; both sides insert exactly these strings.
-enum LogLineSample {
+public enum LogLineSample {
     private static let payloads: [String] = (0..<64).map { index in
         let filesDone = 1_200 + index * 37
         let bytesDone = 734_003_200 + index * 1_048_576
@@ -13,5 +13,5 @@ enum LogLineSample {
         return line + String(repeating: " ", count: max(0, 120 - line.utf8.count))
     }
 
-    static func payload(seq: Int64) -> String { payloads[Int(seq % Int64(payloads.count))] }
+    public static func payload(seq: Int64) -> String { payloads[Int(seq % Int64(payloads.count))] }
 }

@@ -56,7 +56,7 @@ struct PostgresCluster {
     /// A loopback port nothing listens on now: the kernel's pick for port 0.
     private static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw BenchError.postgres("socket() failed: errno \(errno)") }
+        guard descriptor >= 0 else { throw PostgresError("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -68,7 +68,7 @@ struct PostgresCluster {
                 bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
             }
         }
-        guard bound else { throw BenchError.postgres("no free loopback port: errno \(errno)") }
+        guard bound else { throw PostgresError("no free loopback port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -77,7 +77,7 @@ struct PostgresCluster {
         let root = "/usr/lib/postgresql"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         guard let newest = versions.compactMap(Int.init).max() else {
-            throw BenchError.postgres("not installed (no \(root)/<version>/bin): apt-get install postgresql")
+            throw PostgresError("not installed (no \(root)/<version>/bin): apt-get install postgresql")
         }
         return "\(root)/\(newest)/bin"
     }
@@ -105,7 +105,7 @@ struct PostgresCluster {
         }
         guard status == 0 else {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            throw BenchError.postgres("\((program as NSString).lastPathComponent) failed (\(status)): \(text)")
+            throw PostgresError("\((program as NSString).lastPathComponent) failed (\(status)): \(text)")
         }
     }
 
@@ -122,12 +122,19 @@ struct PostgresCluster {
         defer { (argv + envp).forEach { free($0) } }
         var pid = pid_t()
         let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw BenchError.postgres("cannot start \(program): errno \(spawned)") }
+        guard spawned == 0 else { throw PostgresError("cannot start \(program): errno \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw BenchError.postgres("waitpid failed: errno \(errno)") }
+            guard errno == EINTR else { throw PostgresError("waitpid failed: errno \(errno)") }
         }
         // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
         return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
+}
+
+/// What went wrong with PostgreSQL or a driver, in words a user can act on.
+struct PostgresError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ why: String) { description = "PostgreSQL: \(why)" }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Foundation
 
 /// Chooses the libraries for a second store engine by measurement
@@ -6,9 +7,10 @@ import Foundation
 /// batches) and a job page's read, through GRDB and SQLiteKit on SQLite and
 /// through postgres-nio and PostgresKit on a real PostgreSQL server, in one
 /// run. Drivers take turns in rounds so that a noisy machine slows them alike.
+@main
 struct DriverBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "drivers",
+        commandName: "store-drivers-bench",
         abstract: "Store libraries compared: log-line ingest and a job page's read on SQLite and PostgreSQL."
     )
 
@@ -125,7 +127,7 @@ struct DriverBenchmark: AsyncParsableCommand {
             let start = clock.now
             let rows = try await driver.readNewest(jobID: jobIDs[number % jobIDs.count])
             measurement.readLatencies.append(clock.now - start)
-            guard rows > 0 else { throw BenchError.postgres("\(driver.name) read no rows back") }
+            guard rows > 0 else { throw PostgresError("\(driver.name) read no rows back") }
         }
     }
 }
