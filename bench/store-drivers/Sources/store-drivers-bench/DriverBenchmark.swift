@@ -54,9 +54,13 @@ struct DriverBenchmark: AsyncParsableCommand {
             progress("starting a throwaway PostgreSQL server")
             cluster = try await PostgresCluster.start(in: workDirectory)
         }
-        guard let url = (database ?? cluster?.url).flatMap(PostgresURL.init) else { return }
+        // `validate()` checked a given URL, and the cluster's is built well-formed.
+        guard let url = PostgresURL(database ?? cluster?.url ?? "") else {
+            await cluster?.stop()
+            throw PostgresError("no usable postgres:// URL")
+        }
         do {
-            try await measure(url: url, in: workDirectory)
+            try await compare(url: url, in: workDirectory)
         } catch {
             await cluster?.stop()
             throw error
@@ -64,8 +68,7 @@ struct DriverBenchmark: AsyncParsableCommand {
         await cluster?.stop()
     }
 
-    private func measure(url: PostgresURL, in workDirectory: URL) async throws {
-
+    private func compare(url: PostgresURL, in workDirectory: URL) async throws {
         let drivers: [any StoreDriver] = [
             try GRDBDriver(path: workDirectory.appendingPathComponent("grdb.sqlite").path),
             try await SQLiteKitDriver.open(path: workDirectory.appendingPathComponent("sqlitekit.sqlite").path),
