@@ -27,7 +27,9 @@ import Testing
     }
 
     func notifications(_ database: AppDatabase) async throws -> [NotificationRecord] {
-        try await database.writer.read { db in try NotificationRecord.order(Column("created_at")).fetchAll(db) }
+        try await database.read { tx in
+            try tx.fetchAll(NotificationRecord.self, "SELECT * FROM notifications ORDER BY created_at")
+        }
     }
 
     func finish(_ database: AppDatabase, host: HostID, job: JobID, _ status: JobStatus, at: Date) async throws {

@@ -36,19 +36,22 @@ import Testing
         var attention: [AttentionReason]
     }
 
-    static func expected(_ db: Database, host: HostRecord, now: Date, staleAfter: TimeInterval) throws -> Expected {
-        let backups = try JobRecord.filter(Column("host_id") == host.id.rawValue && Column("kind") == "backup")
-            .fetchAll(db).filter { [.succeeded, .failed, .cancelled].contains($0.status) && $0.finishedAt != nil }
+    static func expected(_ tx: any StoreTransaction, host: HostRecord, now: Date, staleAfter: TimeInterval) throws
+        -> Expected
+    {
+        let backups = try tx.fetchAll(JobRecord.self, "SELECT * FROM jobs WHERE host_id = ? AND kind = 'backup'", [host.id])
+            .filter { [.succeeded, .failed, .cancelled].contains($0.status) && $0.finishedAt != nil }
         let last = backups.max { $0.finishedAt! < $1.finishedAt! }
         let lastSuccess = backups.filter { $0.status == .succeeded }.compactMap(\.finishedAt).max()
-        let openAlerts = try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", arguments: [host.id]) ?? 0
-        let repoSize = try Int64.fetchOne(
-            db, sql: "SELECT size_bytes FROM repo_stats WHERE host_id = ? ORDER BY id DESC LIMIT 1", arguments: [host.id])
-        let enabled = try ScheduleRecord.filter(Column("host_id") == host.id.rawValue).fetchAll(db).filter(\.enabled).count
-        let configured = try String.fetchOne(
-            db, sql: "SELECT repo_url FROM host_config WHERE host_id = ?", arguments: [host.id]).map { !$0.isEmpty } ?? false
-        let version = try ScheduleVersionRecord.fetchOne(db, key: host.id.rawValue)
+        let openAlerts = try tx.count("SELECT COUNT(*) FROM alerts WHERE host_id = ? AND state = 'open'", [host.id])
+        let repoSize = try tx.value(
+            Int64.self, "SELECT size_bytes FROM repo_stats WHERE host_id = ? ORDER BY id DESC LIMIT 1", [host.id])
+        let enabled = try tx.fetchAll(ScheduleRecord.self, "SELECT * FROM schedules WHERE host_id = ?", [host.id])
+            .filter(\.enabled).count
+        let configured = try tx.value(String.self, "SELECT repo_url FROM host_config WHERE host_id = ?", [host.id])
+            .map { !$0.isEmpty } ?? false
+        let version = try tx.fetchOne(
+            ScheduleVersionRecord.self, "SELECT * FROM host_schedule_version WHERE host_id = ?", [host.id])
         let pending = version.map { $0.ackedVersion < $0.desiredVersion } ?? false
         var attention: [AttentionReason] = []
         if !host.connected { attention.append(.offline) }
@@ -124,40 +127,40 @@ import Testing
             let sizes = (0..<Int.random(in: 0...3, using: &random)).map { _ in Int64.random(in: 1...1 << 40, using: &random) }
             let acked = Bool.random(using: &random)
             let connected = Int.random(in: 0..<4, using: &random) != 0
-            try await database.writer.write { db in
+            try await database.write { tx in
                 for fate in alertFates {
                     let id = UUID().uuidString
-                    try db.execute(sql: """
+                    try tx.execute("""
                         INSERT INTO alerts (id, rule, host_id, subject, severity, state, message, opened_at)
                         VALUES (?, 'host_offline', ?, ?, 'warning', 'open', 'm', ?)
-                        """, arguments: [id, host, id, now])
+                        """, [id, host, id, now])
                     switch fate {
-                    case 0: try db.execute(sql: "UPDATE alerts SET state = 'resolved' WHERE id = ?", arguments: [id])
-                    case 1: try db.execute(sql: "DELETE FROM alerts WHERE id = ?", arguments: [id])
+                    case 0: try tx.execute("UPDATE alerts SET state = 'resolved' WHERE id = ?", [id])
+                    case 1: try tx.execute("DELETE FROM alerts WHERE id = ?", [id])
                     default: break
                     }
                 }
                 for size in sizes {
-                    try db.execute(sql: """
+                    try tx.execute("""
                         INSERT INTO repo_stats (host_id, reported_at, size_bytes, snapshot_count, dedup_ratio, lock_state)
                         VALUES (?, ?, ?, 1, 1.0, 'unlocked')
-                        """, arguments: [host, now, size])
+                        """, [host, now, size])
                 }
                 if acked {
-                    try db.execute(sql: "UPDATE host_schedule_version SET acked_version = desired_version WHERE host_id = ?",
-                                   arguments: [host])
+                    try tx.execute("UPDATE host_schedule_version SET acked_version = desired_version WHERE host_id = ?",
+                                   [host])
                 }
-                try db.execute(sql: "UPDATE hosts SET connected = ? WHERE id = ?", arguments: [connected, host])
+                try tx.execute("UPDATE hosts SET connected = ? WHERE id = ?", [connected, host])
             }
         }
         return database
     }
 
     func expectations(_ database: AppDatabase, now: Date) async throws -> [HostID: (HostRecord, Expected)] {
-        try await database.writer.read { db in
+        try await database.read { tx in
             var all: [HostID: (HostRecord, Expected)] = [:]
-            for host in try HostRecord.filter(Column("revoked_at") == nil).fetchAll(db) {
-                all[host.id] = (host, try Self.expected(db, host: host, now: now, staleAfter: Self.staleAfter))
+            for host in try tx.fetchAll(HostRecord.self, "SELECT * FROM hosts WHERE revoked_at IS NULL") {
+                all[host.id] = (host, try Self.expected(tx, host: host, now: now, staleAfter: Self.staleAfter))
             }
             return all
         }
@@ -258,7 +261,7 @@ import Testing
         // Copy the source tables into a database at v3, then migrate it.
         let old = try DatabaseQueue()
         try Migrations.migrator.migrate(old, upTo: "v3-restore")
-        try await built.writer.read { source in
+        try await built.sqlite().read { source in
             try old.write { target in
                 for table in ["hosts", "host_config", "schedules", "host_schedule_version", "jobs", "alerts", "repo_stats"] {
                     let columns = try String.fetchAll(target, sql: "SELECT name FROM pragma_table_info(?)", arguments: [table])

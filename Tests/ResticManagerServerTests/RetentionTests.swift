@@ -16,7 +16,7 @@ struct RetentionSeed {
 
     func host(_ name: String) async throws -> String {
         let id = UUID().uuidString.lowercased()
-        try await database.writer.write { db in
+        try await database.sqlite().write { db in
             try db.execute(
                 sql: "INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [id, name, name, UUID().uuidString, daysAgo(400)])
@@ -30,7 +30,7 @@ struct RetentionSeed {
     func job(_ host: String, _ kind: String, _ status: String, days: Double, logs: Int = 3) async throws -> String {
         let id = UUID().uuidString.lowercased()
         let at = daysAgo(days)
-        try await database.writer.write { db in
+        try await database.sqlite().write { db in
             try db.execute(
                 sql: """
                     INSERT INTO jobs (id, host_id, kind, trigger, status, queued_at, started_at)
@@ -57,7 +57,7 @@ struct RetentionSeed {
     /// `count` failed backups of `host` that ended between `days` and
     /// `days` + `count` seconds ago, each with `logs` lines, in one statement.
     func oldFailedJobs(_ host: String, count: Int, days: Double, logs: Int, payloadBytes: Int = 80) async throws {
-        try await database.writer.write { db in
+        try await database.sqlite().write { db in
             try db.execute(
                 sql: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
@@ -78,7 +78,7 @@ struct RetentionSeed {
     }
 
     func repoStats(_ host: String, days: Double) async throws -> Int64 {
-        try await database.writer.write { db in
+        try await database.sqlite().write { db in
             try db.execute(
                 sql: """
                     INSERT INTO repo_stats (host_id, reported_at, size_bytes, snapshot_count, dedup_ratio, lock_state)
@@ -89,13 +89,13 @@ struct RetentionSeed {
     }
 
     func count(_ table: String, _ condition: String = "1", _ arguments: StatementArguments = []) async throws -> Int {
-        try await database.writer.read { db in
+        try await database.sqlite().read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(condition)", arguments: arguments) ?? 0
         }
     }
 
     func pragma(_ name: String) async throws -> Int {
-        try await database.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") ?? 0 }
+        try await database.sqlite().read { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") ?? 0 }
     }
 }
 
@@ -140,7 +140,7 @@ struct RetentionSeed {
             #expect(try await seed.count("job_logs", "job_id = ?", [id]) == 3, "job \(id) should keep its logs")
         }
         #expect(sweep.jobs == deleted.count && sweep.logLines == 3 * deleted.count)
-        let statsLeft = try await temp.database.writer.read { db in
+        let statsLeft = try await temp.database.sqlite().read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM repo_stats ORDER BY id")
         }
         #expect(statsLeft == [statsA[2], statsB[1]])
@@ -159,7 +159,7 @@ struct RetentionSeed {
         let host = try await seed.host("a")
         // Two schedules of one kind: each has its own job_outcomes row.
         let first = try await seed.job(host, "backup", "failed", days: 150)
-        try await temp.database.writer.write { db in
+        try await temp.database.sqlite().write { db in
             try db.execute(sql: "UPDATE job_outcomes SET subject = 'schedule-1', schedule_id = 'schedule-1'")
         }
         try await seed.job(host, "backup", "succeeded", days: 10)
@@ -215,19 +215,16 @@ struct RetentionSeed {
         #expect(try await database.needsIncrementalVacuumConversion())
         try await RetentionService.enableIncrementalVacuum(database, logger: Logger(label: "test"))
         #expect(try await database.needsIncrementalVacuumConversion() == false)
-        let value = try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM kept") }
+        let value = try await database.sqlite().read { db in try String.fetchOne(db, sql: "SELECT value FROM kept") }
         #expect(value == "x")
         #expect(try await AppDatabase.open(path: path).needsIncrementalVacuumConversion() == false)
     }
 
     @Test func theSweepSeeksIndexesAndScansNoTable() async throws {
         let temp = try TemporaryDatabase()
-        let plans = try await temp.database.writer.read { db in
-            try [AppDatabase.expiredJobsSQL, AppDatabase.expiredRepoStatsSQL].map { sql in
-                try Row.fetchAll(
-                    db, sql: "EXPLAIN QUERY PLAN " + sql,
-                    arguments: ["cutoff": Date(), "time": "", "rowid": -1, "limit": 10]
-                ).map { $0["detail"] as String }.joined(separator: "\n")
+        let plans = try await temp.database.sqlite().read { db in
+            try [AppDatabase.expiredJobsSQL(.sqlite), AppDatabase.expiredRepoStatsSQL].map { sql in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [Date(), "", -1, 10]).map { $0["detail"] as String }.joined(separator: "\n")
             }
         }
         #expect(plans[0].contains("USING INDEX jobs_finished"), "\(plans[0])")

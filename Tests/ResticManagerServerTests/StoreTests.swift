@@ -7,6 +7,15 @@ import Testing
 @testable import ResticManagerServer
 
 /// A fresh database file in a temporary directory, removed afterwards.
+extension AppDatabase {
+    /// The SQLite file's own writer, for tests that read what only SQLite has
+    /// (pragmas, query plans, older files).
+    func sqlite() throws -> any DatabaseWriter {
+        guard let sqliteWriter else { throw StoreError.invalid("this test needs the SQLite engine") }
+        return sqliteWriter
+    }
+}
+
 struct TemporaryDatabase {
     let directory: URL
     let database: AppDatabase
@@ -23,7 +32,7 @@ struct TemporaryDatabase {
 @Suite struct MigrationTests {
     @Test func emptyFileGetsEverySpecTableInWALMode() async throws {
         let temp = try TemporaryDatabase()
-        let tables = try await temp.database.writer.read { db in
+        let tables = try await temp.database.sqlite().read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         let required = [
@@ -32,9 +41,9 @@ struct TemporaryDatabase {
             "notification_channels", "alert_rules", "notifications", "job_outcomes",
         ]
         for table in required { #expect(tables.contains(table), "missing table \(table)") }
-        let mode = try await temp.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try await temp.database.sqlite().read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
-        let foreignKeys = try await temp.database.writer.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        let foreignKeys = try await temp.database.sqlite().read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }
         #expect(foreignKeys == true)
     }
 
@@ -43,7 +52,7 @@ struct TemporaryDatabase {
         _ = try await temp.database.createUser(username: "alice", passwordHash: "x", role: .viewer, by: .system)
         let reopened = try AppDatabase.open(path: temp.path)
         #expect(try await reopened.user(username: "alice")?.role == .viewer)
-        let applied = try await reopened.writer.read { db in try Migrations.migrator.appliedMigrations(db) }
+        let applied = try await reopened.sqlite().read { db in try Migrations.migrator.appliedMigrations(db) }
         #expect(applied == Migrations.migrator.migrations)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-public struct AlertRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct AlertRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "alerts"
     public var id: AlertID
     public var rule: AlertRule

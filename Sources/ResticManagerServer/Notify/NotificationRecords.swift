@@ -82,7 +82,7 @@ enum ChannelSettings: Sendable, Equatable {
     }
 }
 
-struct NotificationChannelRecord: SnakeCaseRecord, Sendable, Equatable {
+struct NotificationChannelRecord: IdentifiedRecord, Sendable, Equatable {
     static let databaseTableName = "notification_channels"
     var id: ChannelID
     var name: String
@@ -119,7 +119,7 @@ struct ChannelChange: Sendable {
     var secretsSealed: [UInt8]??
 }
 
-struct NotificationRecord: SnakeCaseRecord, Sendable, Equatable {
+struct NotificationRecord: IdentifiedRecord, Sendable, Equatable {
     static let databaseTableName = "notifications"
     var id: DeliveryID
     var target: NotificationTarget

@@ -5,17 +5,17 @@ import GRDB
 /// the transaction of the change itself.
 extension AppDatabase {
     func audit(
-        _ db: Database, _ who: AuditActor, action: String, targetType: String = "", targetID: String = "",
+        _ tx: any StoreTransaction, _ who: AuditActor, action: String, targetType: String = "", targetID: String = "",
         details: [String: String] = [:]
     ) throws {
         let detailsJSON = (try? JSONEncoder.sortedKeys.encode(details)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
         let record = AuditRecord(
             id: nil, ts: Date(), actor: who.actor, action: action, targetType: targetType, targetId: targetID,
             details: detailsJSON, ip: who.ip)
-        try record.insert(db)
+        try tx.insert(record)
     }
 
     public func auditLog(page: Page) async throws -> PageResult<AuditRecord> {
-        try await writer.read { db in try fetchPage(db, AuditRecord.all(), page: page) }
+        try await read { tx in try fetchPage(tx, AuditRecord.self, page: page) }
     }
 }

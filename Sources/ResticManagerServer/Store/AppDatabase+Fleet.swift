@@ -49,18 +49,20 @@ extension AppDatabase {
     public func listHosts(page: Page, filter: HostFilter = HostFilter(), now: Date = Date()) async throws
         -> PageResult<HostSummary>
     {
-        try await writer.read { db in
-            var sql = try FleetSQL(db, filter: filter, now: now)
+        try await read { tx in
+            let sql = try FleetSQL(tx, filter: filter, now: now)
             var keyset = "TRUE"
+            var arguments = sql.filterArguments
             if let before = page.beforeRowID {
-                keyset = "rowid < :before"
-                sql.arguments += ["before": before]
+                keyset = "rowid < ?"
+                arguments = arguments + [before]
             }
-            sql.arguments += ["limit": page.limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql.summaries(
-                of: "SELECT rowid AS row_id, * FROM hosts WHERE revoked_at IS NULL AND \(sql.filter) AND \(keyset) "
-                    + "ORDER BY rowid DESC LIMIT :limit",
-                orderedBy: "h.row_id DESC"), arguments: sql.arguments)
+            let rows = try tx.rows(
+                sql.summaries(
+                    of: "SELECT rowid AS row_id, * FROM hosts WHERE revoked_at IS NULL AND \(sql.filter) AND \(keyset) "
+                        + "ORDER BY rowid DESC LIMIT ?",
+                    orderedBy: "h.row_id DESC"),
+                sql.arguments(arguments + [page.limit + 1]))
             let next: Int64? = rows.count > page.limit ? rows[page.limit - 1]["row_id"] : nil
             return PageResult(items: try rows.prefix(page.limit).map(FleetSQL.summary), nextCursor: next)
         }
@@ -70,15 +72,19 @@ extension AppDatabase {
     /// matching hosts, one for the page (SQLite keeps only `offset + limit`
     /// rows while sorting), and a primary-key join for the page's rows.
     public func fleetPage(filter: HostFilter, offset: Int, limit: Int, now: Date = Date()) async throws -> FleetPage {
-        try await writer.read { db in
-            var sql = try FleetSQL(db, filter: filter, now: now)
-            let reasons = AttentionReason.allCases.map { "COALESCE(SUM(\($0.condition)), 0) AS \($0.column)" }
-            let totals = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS hosts, COALESCE(SUM(connected), 0) AS online,
-                    COALESCE(SUM(\(FleetSQL.needsAttention)), 0) AS attention, COALESCE(SUM(repo_size_bytes), 0) AS size,
-                    COALESCE(SUM(\(sql.filter)), 0) AS matching, \(reasons.joined(separator: ", "))
-                FROM hosts WHERE revoked_at IS NULL
-                """, arguments: sql.arguments)
+        try await read { tx in
+            let sql = try FleetSQL(tx, filter: filter, now: now)
+            let reasons = AttentionReason.allCases.map {
+                "COALESCE(SUM(\(FleetSQL.flag(FleetSQL.condition($0)))), 0) AS \($0.column)"
+            }
+            let totals = try tx.row(
+                sql.statement("""
+                    SELECT COUNT(*) AS hosts, COALESCE(SUM(connected), 0) AS online,
+                        COALESCE(SUM(\(FleetSQL.flag(FleetSQL.needsAttention))), 0) AS attention,
+                        COALESCE(SUM(repo_size_bytes), 0) AS size,
+                        COALESCE(SUM(\(FleetSQL.flag(sql.filter))), 0) AS matching, \(reasons.joined(separator: ", "))
+                    FROM hosts WHERE revoked_at IS NULL
+                    """), sql.arguments(sql.filterArguments))
             var counts = FleetCounts()
             var matching = 0
             if let totals {
@@ -88,19 +94,22 @@ extension AppDatabase {
                     repoSizeBytes: totals["size"])
                 matching = totals["matching"]
             }
-            sql.arguments += ["limit": limit, "offset": offset]
-            let order = "\(FleetSQL.needsAttention) DESC, name COLLATE NOCASE, id"
-            let rows = try Row.fetchAll(db, sql: sql.summaries(
-                of: "SELECT * FROM hosts WHERE revoked_at IS NULL AND \(sql.filter) "
-                    + "ORDER BY \(order) LIMIT :limit OFFSET :offset",
-                orderedBy: order), arguments: sql.arguments)
+            // NULLS LAST is SQLite's place for a condition that is NULL;
+            // PostgreSQL puts NULL first when descending.
+            let order = "\(FleetSQL.needsAttention) DESC NULLS LAST, lower(name), id"
+            let rows = try tx.rows(
+                sql.summaries(
+                    of: "SELECT * FROM hosts WHERE revoked_at IS NULL AND \(sql.filter) "
+                        + "ORDER BY \(order) LIMIT ? OFFSET ?",
+                    orderedBy: order),
+                sql.arguments(sql.filterArguments + [limit, offset]))
             return FleetPage(counts: counts, matching: matching, hosts: try rows.map(FleetSQL.summary))
         }
     }
 
     /// Recomputes what triggers keep (`job_outcomes` and the hosts' summary
     /// columns) from the source tables, for rows written around the store:
-    /// the fleet benchmark's bulk load.
+    /// the fleet benchmark's bulk load, on SQLite only.
     public static func recomputeSummaries(in db: Database) throws {
         try db.execute(sql: "DELETE FROM job_outcomes")
         try db.execute(sql: Migrations.jobOutcomesFromJobs)
@@ -108,12 +117,11 @@ extension AppDatabase {
     }
 
     public func hostSummary(id: HostID, now: Date = Date()) async throws -> HostSummary? {
-        try await writer.read { db in
-            var sql = try FleetSQL(db, filter: HostFilter(), now: now)
-            sql.arguments += ["id": id]
-            return try Row.fetchOne(
-                db, sql: sql.summaries(of: "SELECT * FROM hosts WHERE id = :id AND revoked_at IS NULL", orderedBy: "id"),
-                arguments: sql.arguments
+        try await read { tx in
+            let sql = try FleetSQL(tx, filter: HostFilter(), now: now)
+            return try tx.row(
+                sql.summaries(of: "SELECT * FROM hosts WHERE id = ? AND revoked_at IS NULL", orderedBy: "id"),
+                sql.arguments([id])
             ).map(FleetSQL.summary)
         }
     }
@@ -122,15 +130,23 @@ extension AppDatabase {
 /// The SQL of host summaries: the attention conditions of
 /// ``AttentionReason`` over `hosts` rows, a filter, and the join that turns
 /// a page of rows into ``HostSummary`` values.
+///
+/// The conditions read the time before which a backup is stale from a
+/// one-row table that each statement declares first (``statement(_:)``), so
+/// that they can appear anywhere and any number of times in it while the
+/// time is bound once, as the statement's first argument.
 struct FleetSQL {
-    var arguments: StatementArguments
+    let staleBefore: Date
     let filter: String
+    /// The filter's own arguments, in the order of its placeholders.
+    let filterArguments: StoreArguments
 
-    init(_ db: Database, filter hostFilter: HostFilter, now: Date) throws {
-        let staleAfter = try AppDatabase.alertRules(db).first { $0.rule == .backupStale }?.threshold
+    init(_ tx: any StoreTransaction, filter hostFilter: HostFilter, now: Date) throws {
+        let staleAfter = try AppDatabase.alertRules(tx).first { $0.rule == .backupStale }?.threshold
             ?? AlertRuleSettings.defaults(.backupStale).threshold
-        arguments = ["stale_before": now.addingTimeInterval(-staleAfter)]
+        staleBefore = now.addingTimeInterval(-staleAfter)
         var conditions = ["TRUE"]
+        var arguments: StoreArguments = []
         switch hostFilter.presence {
         case .online: conditions.append("connected = 1")
         case .offline: conditions.append("connected = 0")
@@ -139,31 +155,54 @@ struct FleetSQL {
         switch hostFilter.attention {
         case .needed: conditions.append(Self.needsAttention)
         case .healthy: conditions.append("NOT \(Self.needsAttention)")
-        case .reason(let reason): conditions.append("(\(reason.condition))")
+        case .reason(let reason): conditions.append("(\(Self.condition(reason)))")
         case nil: break
         }
         if let search = hostFilter.search {
-            conditions.append(#"(name LIKE :search ESCAPE '\' OR hostname LIKE :search ESCAPE '\')"#)
-            arguments += ["search": "%" + Self.escapeLike(search) + "%"]
+            // LIKE ignores case on SQLite only.
+            conditions.append(#"(lower(name) LIKE lower(?) ESCAPE '\' OR lower(hostname) LIKE lower(?) ESCAPE '\')"#)
+            let pattern = "%" + Self.escapeLike(search) + "%"
+            arguments = arguments + [pattern, pattern]
         }
         filter = "(" + conditions.joined(separator: " AND ") + ")"
+        filterArguments = arguments
     }
 
-    static let needsAttention = "(" + AttentionReason.allCases.map { "(\($0.condition))" }.joined(separator: " OR ") + ")"
+    /// `sql` preceded by the one-row table its conditions read.
+    func statement(_ sql: String) -> String {
+        "WITH fleet_parameters AS (SELECT ? AS stale_before) " + sql
+    }
+
+    /// The arguments of a ``statement(_:)`` whose own placeholders take `arguments`.
+    func arguments(_ arguments: StoreArguments) -> StoreArguments {
+        [staleBefore] + arguments
+    }
+
+    /// The reason's condition, reading `:stale_before` from `fleet_parameters`.
+    static func condition(_ reason: AttentionReason) -> String {
+        reason.condition.replacingOccurrences(of: ":stale_before", with: "(SELECT stale_before FROM fleet_parameters)")
+    }
+
+    static let needsAttention = "(" + AttentionReason.allCases.map { "(\(condition($0)))" }.joined(separator: " OR ") + ")"
+
+    /// A condition as 0 or 1, NULL counting as 0: PostgreSQL neither sums
+    /// nor coalesces booleans with integers.
+    static func flag(_ condition: String) -> String {
+        "CASE WHEN \(condition) THEN 1 ELSE 0 END"
+    }
 
     /// Wraps `rows` (a query over `hosts`, with its own order and limit so
     /// that only the page's rows are joined) into the summary columns.
     func summaries(of rows: String, orderedBy order: String) -> String {
-        let flags = AttentionReason.allCases.map { "COALESCE(\($0.condition), 0) AS \($0.column)" }
-        return """
+        let flags = AttentionReason.allCases.map { "\(Self.flag(Self.condition($0))) AS \($0.column)" }
+        return statement("""
             SELECT h.*, \(flags.joined(separator: ", ")),
                 COALESCE(v.desired_version, 0) AS v_desired, COALESCE(v.acked_version, 0) AS v_acked,
                 v.acked_at AS v_acked_at, v.desired_at AS v_desired_at
             FROM (\(rows)) h LEFT JOIN host_schedule_version v ON v.host_id = h.id
             ORDER BY \(order)
-            """
+            """)
     }
-
     static func summary(_ row: Row) throws -> HostSummary {
         let host = try HostRecord(row: row)
         let lastBackup: HostSummary.LastBackup? = {

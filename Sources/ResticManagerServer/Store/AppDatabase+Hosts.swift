@@ -38,34 +38,34 @@ extension AppDatabase {
     public func createEnrollmentToken(
         tokenHash: String, note: String, expiresAt: Date, replaceHostID: HostID?, by who: AuditActor
     ) async throws -> EnrollmentTokenRecord {
-        try await writer.write { db in
-            if let replaceHostID, try HostRecord.filter(key: replaceHostID.rawValue).filter(Column("revoked_at") == nil)
-                .fetchCount(db) == 0
+        try await write { tx in
+            if let replaceHostID,
+                try tx.count("SELECT COUNT(*) FROM hosts WHERE id = ? AND revoked_at IS NULL", [replaceHostID]) == 0
             {
                 throw StoreError.invalid("replace_host_id: no such host")
             }
             let token = EnrollmentTokenRecord(
                 id: .random(), tokenHash: tokenHash, note: note, createdBy: who.actor, createdAt: Date(),
                 expiresAt: expiresAt, usedAt: nil, usedByHostId: nil, replaceHostId: replaceHostID)
-            try token.insert(db)
+            try tx.insert(token)
             var details = ["note": note]
             if let replaceHostID { details["replace_host_id"] = replaceHostID.rawValue }
-            try audit(db, who, action: "enrollment_token.create", targetType: "enrollment_token",
+            try audit(tx, who, action: "enrollment_token.create", targetType: "enrollment_token",
                       targetID: token.id.rawValue, details: details)
             return token
         }
     }
 
     public func listEnrollmentTokens(page: Page) async throws -> PageResult<EnrollmentTokenRecord> {
-        try await writer.read { db in try fetchPage(db, EnrollmentTokenRecord.all(), page: page) }
+        try await read { tx in try fetchPage(tx, EnrollmentTokenRecord.self, page: page) }
     }
 
     public func deleteEnrollmentToken(id: EnrollmentTokenID, by who: AuditActor) async throws {
-        try await writer.write { db in
-            guard try EnrollmentTokenRecord.deleteOne(db, key: id.rawValue) else {
+        try await write { tx in
+            guard try tx.delete(EnrollmentTokenRecord.self, id: id) else {
                 throw StoreError.notFound("enrollment token")
             }
-            try audit(db, who, action: "enrollment_token.delete", targetType: "enrollment_token", targetID: id.rawValue)
+            try audit(tx, who, action: "enrollment_token.delete", targetType: "enrollment_token", targetID: id.rawValue)
         }
     }
 
@@ -76,14 +76,16 @@ extension AppDatabase {
         enrollmentTokenHash: String, hostname: String, os: String, arch: String, name: String?,
         agentTokenHash: String, ip: String
     ) async throws -> HostRecord? {
-        try await writer.write { db in
+        try await write { tx in
             let now = Date()
-            guard var token = try EnrollmentTokenRecord.filter(Column("token_hash") == enrollmentTokenHash).fetchOne(db),
+            guard
+                var token = try tx.fetchOne(
+                    EnrollmentTokenRecord.self, "SELECT * FROM enrollment_tokens WHERE token_hash = ?", [enrollmentTokenHash]),
                 token.usedAt == nil, token.expiresAt > now
             else { return nil }
             let host: HostRecord
             if let replaceID = token.replaceHostId,
-                var existing = try HostRecord.fetchOne(db, key: replaceID.rawValue), existing.revokedAt == nil
+                var existing = try tx.fetchOne(HostRecord.self, id: replaceID), existing.revokedAt == nil
             {
                 existing.hostname = hostname
                 existing.os = os
@@ -91,20 +93,20 @@ extension AppDatabase {
                 existing.agentTokenHash = agentTokenHash
                 existing.enrolledAt = now
                 existing.connected = false
-                try existing.update(db)
+                try tx.update(existing)
                 host = existing
             } else {
                 host = HostRecord(
                     id: .random(), name: name ?? hostname, hostname: hostname, os: os, arch: arch, agentVersion: "",
                     resticVersion: "", agentTokenHash: agentTokenHash, enrolledAt: now, lastSeenAt: nil,
                     connected: false, bootTime: nil, timezone: nil, notes: "", revokedAt: nil)
-                try host.insert(db)
-                try ScheduleVersionRecord(hostId: host.id, desiredVersion: 1, ackedVersion: 0, ackedAt: nil, desiredAt: now).insert(db)
+                try tx.insert(host)
+                try tx.insert(ScheduleVersionRecord(hostId: host.id, desiredVersion: 1, ackedVersion: 0, ackedAt: nil, desiredAt: now))
             }
             token.usedAt = now
             token.usedByHostId = host.id
-            try token.update(db)
-            try audit(db, AuditActor(actor: "enrollment:\(token.id)", ip: ip), action: "host.enroll",
+            try tx.update(token)
+            try audit(tx, AuditActor(actor: "enrollment:\(token.id)", ip: ip), action: "host.enroll",
                       targetType: "host", targetID: host.id.rawValue,
                       details: ["hostname": hostname, "replaced": String(token.replaceHostId != nil)])
             return host
@@ -114,34 +116,35 @@ extension AppDatabase {
     // MARK: Hosts
 
     public func host(id: HostID) async throws -> HostRecord? {
-        try await writer.read { db in
-            try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+        try await read { tx in
+            try tx.fetchOne(HostRecord.self, "SELECT * FROM hosts WHERE id = ? AND revoked_at IS NULL", [id])
         }
     }
 
     /// The active host an agent token belongs to.
     public func host(agentTokenHash: String) async throws -> HostRecord? {
-        try await writer.read { db in
-            try HostRecord.filter(Column("agent_token_hash") == agentTokenHash && Column("revoked_at") == nil).fetchOne(db)
+        try await read { tx in
+            try tx.fetchOne(
+                HostRecord.self, "SELECT * FROM hosts WHERE agent_token_hash = ? AND revoked_at IS NULL", [agentTokenHash])
         }
     }
 
     /// Every active host, by name: for pickers that need no status.
     public func activeHosts() async throws -> [HostRecord] {
-        try await writer.read { db in
-            try HostRecord.filter(Column("revoked_at") == nil).order(Column("name")).fetchAll(db)
+        try await read { tx in
+            try tx.fetchAll(HostRecord.self, "SELECT * FROM hosts WHERE revoked_at IS NULL ORDER BY name")
         }
     }
 
     public func updateHost(id: HostID, name: String?, notes: String?, by who: AuditActor) async throws -> HostRecord {
-        try await writer.write { db in
-            guard var host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+        try await write { tx in
+            guard var host = try tx.fetchOne(HostRecord.self, "SELECT * FROM hosts WHERE id = ? AND revoked_at IS NULL", [id])
             else { throw StoreError.notFound("host") }
             var details: [String: String] = [:]
             if let name { host.name = name; details["name"] = name }
             if let notes { host.notes = notes; details["notes"] = "changed" }
-            try host.update(db)
-            try audit(db, who, action: "host.update", targetType: "host", targetID: id.rawValue, details: details)
+            try tx.update(host)
+            try audit(tx, who, action: "host.update", targetType: "host", targetID: id.rawValue, details: details)
             return host
         }
     }
@@ -149,13 +152,13 @@ extension AppDatabase {
     /// Revokes the host: its agent token stops working at once and the host
     /// leaves every list. Its job history stays for the audit trail.
     public func revokeHost(id: HostID, by who: AuditActor) async throws {
-        try await writer.write { db in
-            guard var host = try HostRecord.filter(key: id.rawValue).filter(Column("revoked_at") == nil).fetchOne(db)
+        try await write { tx in
+            guard var host = try tx.fetchOne(HostRecord.self, "SELECT * FROM hosts WHERE id = ? AND revoked_at IS NULL", [id])
             else { throw StoreError.notFound("host") }
             host.revokedAt = Date()
             host.connected = false
-            try host.update(db)
-            try audit(db, who, action: "host.revoke", targetType: "host", targetID: id.rawValue,
+            try tx.update(host)
+            try audit(tx, who, action: "host.revoke", targetType: "host", targetID: id.rawValue,
                       details: ["hostname": host.hostname])
         }
     }
@@ -163,17 +166,17 @@ extension AppDatabase {
     /// Applies an agent's `hello` and marks the host online.
     public func recordHello(hostID: HostID, hello: HelloPayload, ip: String) async throws {
         let restoreTargets = String(decoding: try JSONEncoder.sortedKeys.encode(hello.restoreTargets ?? []), as: UTF8.self)
-        try await writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE hosts SET hostname = ?, os = ?, arch = ?, agent_version = ?, restic_version = ?,
-                    boot_time = ?, timezone = COALESCE(?, timezone), last_seen_at = ?, connected = 1,
-                    restore_targets = ?, hooks_allowed = ? WHERE id = ?
-                    """,
-                arguments: [hello.hostname, hello.os, hello.arch, hello.agentVersion, hello.resticVersion,
-                            hello.bootTime, hello.timezone, Date(), restoreTargets,
-                            hello.hooksAllowed ?? true, hostID])
-            try audit(db, AuditActor(actor: "agent:\(hostID)", ip: ip), action: "agent.connect", targetType: "host",
+        try await write { tx in
+            try tx.execute(
+                """
+                UPDATE hosts SET hostname = ?, os = ?, arch = ?, agent_version = ?, restic_version = ?,
+                boot_time = ?, timezone = COALESCE(?, timezone), last_seen_at = ?, connected = 1,
+                restore_targets = ?, hooks_allowed = ? WHERE id = ?
+                """,
+                [hello.hostname, hello.os, hello.arch, hello.agentVersion, hello.resticVersion,
+                 hello.bootTime, hello.timezone, Date(), restoreTargets,
+                 hello.hooksAllowed ?? true, hostID])
+            try audit(tx, AuditActor(actor: "agent:\(hostID)", ip: ip), action: "agent.connect", targetType: "host",
                       targetID: hostID.rawValue, details: ["agent_version": hello.agentVersion])
         }
     }
@@ -181,9 +184,9 @@ extension AppDatabase {
     /// Hosts whose agents allow restores (`--restore-to`), by name: where
     /// a restore can go.
     public func hostsAllowingRestore() async throws -> [HostRecord] {
-        try await writer.read { db in
-            try HostRecord.filter(Column("revoked_at") == nil && Column("restore_targets") != "[]")
-                .order(Column("name")).fetchAll(db)
+        try await read { tx in
+            try tx.fetchAll(
+                HostRecord.self, "SELECT * FROM hosts WHERE revoked_at IS NULL AND restore_targets <> '[]' ORDER BY name")
         }
     }
 
@@ -191,31 +194,32 @@ extension AppDatabase {
     /// transaction. A time never moves back: a flush that lands after the
     /// disconnect's own write changes nothing.
     public func recordLastSeen(_ seen: [(HostID, Date)]) async throws {
-        try await writer.write { db in
-            let update = try db.cachedStatement(sql: Self.lastSeenUpdate + " WHERE id = ?")
-            for (hostID, date) in seen { try update.execute(arguments: [date, hostID]) }
+        try await write { tx in
+            for (hostID, date) in seen { try tx.execute(Self.lastSeenUpdate + " WHERE id = ?", [date, date, hostID]) }
         }
     }
 
     public func markDisconnected(hostID: HostID, lastSeenAt: Date) async throws {
-        try await writer.write { db in
-            try db.execute(sql: Self.lastSeenUpdate + ", connected = 0 WHERE id = ?", arguments: [lastSeenAt, hostID])
+        try await write { tx in
+            try tx.execute(Self.lastSeenUpdate + ", connected = 0 WHERE id = ?", [lastSeenAt, lastSeenAt, hostID])
         }
     }
 
-    /// Stored dates are fixed-width text, so MAX orders them by time.
-    private static let lastSeenUpdate = "UPDATE hosts SET last_seen_at = MAX(COALESCE(last_seen_at, ''), ?)"
+    /// Stored dates are fixed-width text, so comparing them compares times.
+    /// Binds the new time twice.
+    private static let lastSeenUpdate =
+        "UPDATE hosts SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END"
 
     /// At start-up no agent is connected yet, whatever the last run left.
     public func markAllDisconnected() async throws {
-        try await writer.write { db in try db.execute(sql: "UPDATE hosts SET connected = 0") }
+        try await write { tx in try tx.execute("UPDATE hosts SET connected = 0") }
     }
 
     // MARK: Config
 
     public func hostConfig(hostID: HostID) async throws -> HostConfig? {
-        try await writer.read { db in
-            try HostConfigRecord.fetchOne(db, key: hostID.rawValue).map {
+        try await read { tx in
+            try tx.fetchOne(HostConfigRecord.self, "SELECT * FROM host_config WHERE host_id = ?", [hostID]).map {
                 HostConfig(
                     repoURL: $0.repoUrl, repoUsername: $0.repoUsername, repoPasswordSealed: $0.repoPasswordEnc.map(Array.init),
                     repoCredentialSealed: $0.repoCredentialEnc.map(Array.init), hookShell: $0.hookShell)
@@ -224,8 +228,8 @@ extension AppDatabase {
     }
 
     public func updateHostConfig(hostID: HostID, change: HostConfigChange, by who: AuditActor) async throws -> HostConfig {
-        try await writer.write { db in
-            var record = try HostConfigRecord.fetchOne(db, key: hostID.rawValue)
+        try await write { tx in
+            var record = try tx.fetchOne(HostConfigRecord.self, "SELECT * FROM host_config WHERE host_id = ?", [hostID])
                 ?? HostConfigRecord(hostId: hostID, repoUrl: "", repoUsername: "", repoPasswordEnc: nil,
                                     repoCredentialEnc: nil, hookShell: "", updatedAt: Date())
             var changed: [String] = []
@@ -241,9 +245,20 @@ extension AppDatabase {
             }
             if let shell = change.hookShell { record.hookShell = shell; changed.append("hook_shell") }
             record.updatedAt = Date()
-            try record.save(db)
+            try tx.execute(
+                """
+                INSERT INTO host_config (host_id, repo_url, repo_username, repo_password_enc, repo_credential_enc,
+                    hook_shell, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (host_id) DO UPDATE SET repo_url = excluded.repo_url,
+                    repo_username = excluded.repo_username, repo_password_enc = excluded.repo_password_enc,
+                    repo_credential_enc = excluded.repo_credential_enc, hook_shell = excluded.hook_shell,
+                    updated_at = excluded.updated_at
+                """,
+                [hostID, record.repoUrl, record.repoUsername, record.repoPasswordEnc, record.repoCredentialEnc,
+                 record.hookShell, record.updatedAt])
             // Only field names go into the audit log, never the values.
-            try audit(db, who, action: "host.config.update", targetType: "host", targetID: hostID.rawValue,
+            try audit(tx, who, action: "host.config.update", targetType: "host", targetID: hostID.rawValue,
                       details: ["fields": changed.joined(separator: ",")])
             return HostConfig(
                 repoURL: record.repoUrl, repoUsername: record.repoUsername,

@@ -46,20 +46,17 @@ extension AppDatabase {
     /// at most once (SPEC §6.4). Nothing is acked before this returns, so a
     /// crash before commit only means the agent sends the batch again.
     public func ingest(hostID: HostID, envelopes: [Envelope]) async throws -> IngestReport {
-        try await writer.write { db in
+        try await write { tx in
             var batch = IngestBatch(hostID: hostID, now: Date())
             for envelope in envelopes {
                 do {
                     var outcome = IngestOutcome.applied
                     if case .logStream(let line) = envelope.message {
                         // One statement, checked before it writes: no savepoint needed on the hot path.
-                        outcome = try applyLogLine(db, line, &batch)
+                        outcome = try applyLogLine(tx, line, &batch)
                     } else {
                         // A savepoint per message: a refused message leaves no trace.
-                        try db.inSavepoint {
-                            outcome = try apply(db, envelope, &batch)
-                            return .commit
-                        }
+                        outcome = try tx.savepoint { try apply(tx, envelope, &batch) }
                     }
                     batch.report.outcomes.append((envelope.id, outcome))
                 } catch let refusal as Refusal {
@@ -71,22 +68,24 @@ extension AppDatabase {
     }
 
     /// Every message but a log line: applied once per message id.
-    private func apply(_ db: Database, _ envelope: Envelope, _ batch: inout IngestBatch) throws -> IngestOutcome {
-        let seen = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO processed_messages (host_id, message_id, processed_at) VALUES (?, ?, ?)")
-        try seen.execute(arguments: [batch.hostID, envelope.id, batch.now])
-        guard db.changesCount > 0 else { return .duplicate }
+    private func apply(_ tx: any StoreTransaction, _ envelope: Envelope, _ batch: inout IngestBatch) throws
+        -> IngestOutcome
+    {
+        let seen = try tx.execute(
+            "INSERT INTO processed_messages (host_id, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [batch.hostID, envelope.id, batch.now])
+        guard seen > 0 else { return .duplicate }
 
         switch envelope.message {
-        case .scheduleAck(let ack): try applyScheduleAck(db, ack, &batch)
-        case .commandResult(let result): try applyCommandResult(db, result, &batch)
-        case .jobStarted(let started): try applyJobStarted(db, started, &batch)
-        case .jobProgress(let progress): try applyJobProgress(db, progress, &batch)
-        case .jobFinished(let finished): try applyJobFinished(db, finished, &batch)
+        case .scheduleAck(let ack): try applyScheduleAck(tx, ack, &batch)
+        case .commandResult(let result): try applyCommandResult(tx, result, &batch)
+        case .jobStarted(let started): try applyJobStarted(tx, started, &batch)
+        case .jobProgress(let progress): try applyJobProgress(tx, progress, &batch)
+        case .jobFinished(let finished): try applyJobFinished(tx, finished, &batch)
         case .snapshotsReport(let snapshots):
-            try replaceSnapshots(db, hostID: batch.hostID, with: snapshots)
+            try replaceSnapshots(tx, hostID: batch.hostID, with: snapshots)
         case .repoStats(let stats):
-            try insertRepoStats(db, hostID: batch.hostID, stats, reportedAt: envelope.ts)
+            try insertRepoStats(tx, hostID: batch.hostID, stats, reportedAt: envelope.ts)
             batch.report.changedAlertFacts = true
         case .error:
             // An agent's complaint about one of our messages: recorded by the
@@ -100,37 +99,39 @@ extension AppDatabase {
 
     /// Log lines are idempotent by `(job_id, seq)`, not by message id: a
     /// replay under a new message id changes nothing.
-    private func applyLogLine(_ db: Database, _ line: LogStreamLine, _ batch: inout IngestBatch) throws -> IngestOutcome {
-        try requireOwnJob(db, line.jobID, &batch)
-        let statement = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)")
+    private func applyLogLine(_ tx: any StoreTransaction, _ line: LogStreamLine, _ batch: inout IngestBatch) throws
+        -> IngestOutcome
+    {
+        try requireOwnJob(tx, line.jobID, &batch)
         // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
-        try statement.execute(
-            arguments: [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
+        let inserted = try tx.execute(
+            "INSERT INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
         batch.report.touchedJobs.insert(JobID(line.jobID))
-        return db.changesCount > 0 ? .applied : .duplicate
+        return inserted > 0 ? .applied : .duplicate
     }
 
     /// Acks only move forward, and never past what the server asked for.
-    private func applyScheduleAck(_ db: Database, _ ack: ScheduleAckPayload, _ batch: inout IngestBatch) throws {
-        try db.execute(
-            sql: """
-                UPDATE host_schedule_version SET acked_version = ?, acked_at = ?
-                WHERE host_id = ? AND ? <= desired_version AND ? > acked_version
-                """, arguments: [ack.version, ack.appliedAt, batch.hostID, ack.version, ack.version])
+    private func applyScheduleAck(_ tx: any StoreTransaction, _ ack: ScheduleAckPayload, _ batch: inout IngestBatch) throws {
+        try tx.execute(
+            """
+            UPDATE host_schedule_version SET acked_version = ?, acked_at = ?
+            WHERE host_id = ? AND ? <= desired_version AND ? > acked_version
+            """, [ack.version, ack.appliedAt, batch.hostID, ack.version, ack.version])
         batch.report.changedAlertFacts = true
     }
 
     /// Accepted: noted. Refused: the queued job fails with the agent's reason.
-    private func applyCommandResult(_ db: Database, _ result: CommandResultPayload, _ batch: inout IngestBatch) throws {
-        try requireOwnJob(db, result.jobID, &batch)
+    private func applyCommandResult(_ tx: any StoreTransaction, _ result: CommandResultPayload, _ batch: inout IngestBatch)
+        throws
+    {
+        try requireOwnJob(tx, result.jobID, &batch)
         if result.accepted {
-            try db.execute(sql: "UPDATE jobs SET accepted_at = COALESCE(accepted_at, ?) WHERE id = ?",
-                           arguments: [batch.now, result.jobID])
+            try tx.execute("UPDATE jobs SET accepted_at = COALESCE(accepted_at, ?) WHERE id = ?", [batch.now, result.jobID])
         } else {
-            try db.execute(
-                sql: "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
-                arguments: [batch.now, "the agent refused the job: \(result.error ?? "no reason given")", result.jobID])
+            try tx.execute(
+                "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'queued'",
+                [batch.now, "the agent refused the job: \(result.error ?? "no reason given")", result.jobID])
             batch.report.changedAlertFacts = true
         }
         batch.report.touchedJobs.insert(JobID(result.jobID))
@@ -138,11 +139,13 @@ extension AppDatabase {
 
     /// A dispatched job starts, or a scheduled run the agent minted becomes
     /// known; either way its schedule's start ping is written.
-    private func applyJobStarted(_ db: Database, _ started: JobStartedPayload, _ batch: inout IngestBatch) throws {
+    private func applyJobStarted(_ tx: any StoreTransaction, _ started: JobStartedPayload, _ batch: inout IngestBatch)
+        throws
+    {
         batch.report.touchedJobs.insert(JobID(started.jobID))
         batch.report.changedAlertFacts = true
         let scheduleID: ScheduleID?
-        if var job = try JobRecord.fetchOne(db, key: started.jobID) {
+        if var job = try tx.fetchOne(JobRecord.self, id: started.jobID) {
             guard job.hostId == batch.hostID else {
                 throw Refusal(code: .forbidden, reason: "job \(started.jobID.prefix(64)) belongs to another host")
             }
@@ -150,45 +153,45 @@ extension AppDatabase {
             job.status = .running
             job.startedAt = started.startedAt
             job.acceptedAt = job.acceptedAt ?? started.startedAt
-            try job.update(db)
+            try tx.update(job)
             scheduleID = job.scheduleId
         } else {
-            scheduleID = try insertScheduledRun(db, started, &batch)
+            scheduleID = try insertScheduledRun(tx, started, &batch)
         }
-        if try enqueuePing(db, scheduleID: scheduleID, jobID: JobID(started.jobID), event: .pingStart, now: batch.now) {
+        if try enqueuePing(tx, scheduleID: scheduleID, jobID: JobID(started.jobID), event: .pingStart, now: batch.now) {
             batch.report.wroteNotifications = true
         }
     }
 
     /// A scheduled run: the agent minted the id and the server learns of it now.
-    private func insertScheduledRun(_ db: Database, _ started: JobStartedPayload, _ batch: inout IngestBatch) throws
+    private func insertScheduledRun(_ tx: any StoreTransaction, _ started: JobStartedPayload, _ batch: inout IngestBatch) throws
         -> ScheduleID?
     {
         var scheduleID: ScheduleID?
         if let id = started.scheduleID, !id.isEmpty {
-            let owner = try HostID.fetchOne(db, sql: "SELECT host_id FROM schedules WHERE id = ?", arguments: [id])
+            let owner = try tx.value(HostID.self, "SELECT host_id FROM schedules WHERE id = ?", [id])
             if owner != nil, owner != batch.hostID {
                 throw Refusal(code: .forbidden, reason: "schedule \(id.prefix(64)) belongs to another host")
             }
             scheduleID = ScheduleID(id)
         }
-        try JobRecord(
+        try tx.insert(JobRecord(
             id: JobID(started.jobID), hostId: batch.hostID, scheduleId: scheduleID, kind: started.kind,
             trigger: started.trigger ?? (scheduleID == nil ? .api : .schedule), args: [], status: .running,
             queuedAt: started.startedAt, dispatchedAt: nil, acceptedAt: started.startedAt, startedAt: started.startedAt,
             finishedAt: nil, expiresAt: nil, exitCode: nil, stats: nil, error: nil, progress: nil,
-            requestedBy: "agent:\(batch.hostID)"
-        ).insert(db)
+            requestedBy: "agent:\(batch.hostID)"))
         batch.jobOwners[started.jobID] = batch.hostID
         return scheduleID
     }
 
     /// The latest progress of a running job, for viewers.
-    private func applyJobProgress(_ db: Database, _ progress: JobProgressPayload, _ batch: inout IngestBatch) throws {
-        try requireOwnJob(db, progress.jobID, &batch)
+    private func applyJobProgress(_ tx: any StoreTransaction, _ progress: JobProgressPayload, _ batch: inout IngestBatch)
+        throws
+    {
+        try requireOwnJob(tx, progress.jobID, &batch)
         let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
-        try db.cachedStatement(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'")
-            .execute(arguments: [text, progress.jobID])
+        try tx.execute("UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'", [text, progress.jobID])
         batch.report.touchedJobs.insert(JobID(progress.jobID))
     }
 
@@ -196,11 +199,13 @@ extension AppDatabase {
     /// lost (`agent restarted during job`): it may arrive late, from the
     /// outbox, after a reconnect. The end ping is written unless that
     /// verdict already sent it.
-    private func applyJobFinished(_ db: Database, _ finished: JobFinishedPayload, _ batch: inout IngestBatch) throws {
-        try requireOwnJob(db, finished.jobID, &batch)
+    private func applyJobFinished(_ tx: any StoreTransaction, _ finished: JobFinishedPayload, _ batch: inout IngestBatch)
+        throws
+    {
+        try requireOwnJob(tx, finished.jobID, &batch)
         batch.report.touchedJobs.insert(JobID(finished.jobID))
         batch.report.changedAlertFacts = true
-        guard var job = try JobRecord.fetchOne(db, key: finished.jobID) else { return }
+        guard var job = try tx.fetchOne(JobRecord.self, id: finished.jobID) else { return }
         let overridesVerdict = job.status == .failed && job.error == agentRestartedDuringJob
         guard !job.status.isTerminal || overridesVerdict else { return }
         job.status = finished.status
@@ -209,22 +214,22 @@ extension AppDatabase {
         job.stats = finished.stats?.text
         job.error = finished.error.flatMap { $0.isEmpty ? nil : $0 }
         job.startedAt = job.startedAt ?? finished.finishedAt
-        try job.update(db)
+        try tx.update(job)
         batch.report.finishedJobs.append(job)
         if !overridesVerdict, try enqueuePing(
-            db, scheduleID: job.scheduleId, jobID: job.id,
+            tx, scheduleID: job.scheduleId, jobID: job.id,
             event: job.status == .succeeded ? .pingSuccess : .pingFail, now: batch.now)
         {
             batch.report.wroteNotifications = true
         }
     }
 
-    private func requireOwnJob(_ db: Database, _ jobID: String, _ batch: inout IngestBatch) throws {
+    private func requireOwnJob(_ tx: any StoreTransaction, _ jobID: String, _ batch: inout IngestBatch) throws {
         let owner: HostID?
         if let cached = batch.jobOwners[jobID] {
             owner = cached
         } else {
-            owner = try HostID.fetchOne(db.cachedStatement(sql: "SELECT host_id FROM jobs WHERE id = ?"), arguments: [jobID])
+            owner = try tx.value(HostID.self, "SELECT host_id FROM jobs WHERE id = ?", [jobID])
             if let owner { batch.jobOwners[jobID] = owner }
         }
         guard let owner else {
@@ -238,9 +243,9 @@ extension AppDatabase {
     /// Forgets processed message ids older than `age`; agents never replay
     /// messages that old (their outbox drains on every connection).
     public func pruneProcessedMessages(olderThan age: Duration) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM processed_messages WHERE processed_at < ?",
-                           arguments: [Date().addingTimeInterval(-age.timeInterval)])
+        try await write { tx in
+            try tx.execute("DELETE FROM processed_messages WHERE processed_at < ?",
+                           [Date().addingTimeInterval(-age.timeInterval)])
         }
     }
 }

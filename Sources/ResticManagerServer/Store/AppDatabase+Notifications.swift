@@ -5,14 +5,14 @@ extension AppDatabase {
     // MARK: Channels
 
     public func channels(page: Page) async throws -> PageResult<NotificationChannel> {
-        try await writer.read { db in
-            let page = try fetchPage(db, NotificationChannelRecord.all(), page: page)
+        try await read { tx in
+            let page = try fetchPage(tx, NotificationChannelRecord.self, page: page)
             return PageResult(items: try page.items.map(Self.channel), nextCursor: page.nextCursor)
         }
     }
 
     public func channel(id: ChannelID) async throws -> NotificationChannel? {
-        try await writer.read { db in try NotificationChannelRecord.fetchOne(db, key: id.rawValue).map(Self.channel) }
+        try await read { tx in try tx.fetchOne(NotificationChannelRecord.self, id: id).map(Self.channel) }
     }
 
     private static func channel(_ record: NotificationChannelRecord) throws -> NotificationChannel {
@@ -25,22 +25,22 @@ extension AppDatabase {
     /// Stores a new channel. `id` is chosen by the caller so that its secrets
     /// can be sealed to it before the row exists.
     func createChannel(id: ChannelID, _ change: ChannelChange, by who: AuditActor) async throws -> NotificationChannel {
-        try await writer.write { db in
+        try await write { tx in
             let now = Date()
             let record = NotificationChannelRecord(
                 id: id, name: change.name, kind: change.settings.kind, enabled: change.enabled, events: change.events,
                 config: change.settings.configJSON, secretsEnc: (change.secretsSealed ?? nil).map { Data($0) },
                 createdAt: now, updatedAt: now)
-            try record.insert(db)
-            try audit(db, who, action: "notification_channel.create", targetType: "notification_channel",
+            try tx.insert(record)
+            try audit(tx, who, action: "notification_channel.create", targetType: "notification_channel",
                       targetID: id.rawValue, details: ["name": change.name, "kind": change.settings.kind.rawValue])
             return try Self.channel(record)
         }
     }
 
     func updateChannel(id: ChannelID, _ change: ChannelChange, by who: AuditActor) async throws -> NotificationChannel {
-        try await writer.write { db in
-            guard var record = try NotificationChannelRecord.fetchOne(db, key: id.rawValue) else {
+        try await write { tx in
+            guard var record = try tx.fetchOne(NotificationChannelRecord.self, id: id) else {
                 throw StoreError.notFound("notification channel")
             }
             guard record.kind == change.settings.kind else {
@@ -52,8 +52,8 @@ extension AppDatabase {
             record.config = change.settings.configJSON
             if let sealed = change.secretsSealed { record.secretsEnc = sealed.map { Data($0) } }
             record.updatedAt = Date()
-            try record.update(db)
-            try audit(db, who, action: "notification_channel.update", targetType: "notification_channel",
+            try tx.update(record)
+            try audit(tx, who, action: "notification_channel.update", targetType: "notification_channel",
                       targetID: id.rawValue,
                       details: ["name": change.name, "enabled": String(change.enabled),
                                 "secrets": change.secretsSealed == nil ? "kept" : "changed"])
@@ -62,11 +62,11 @@ extension AppDatabase {
     }
 
     func deleteChannel(id: ChannelID, by who: AuditActor) async throws {
-        try await writer.write { db in
-            guard try NotificationChannelRecord.deleteOne(db, key: id.rawValue) else {
+        try await write { tx in
+            guard try tx.delete(NotificationChannelRecord.self, id: id) else {
                 throw StoreError.notFound("notification channel")
             }
-            try audit(db, who, action: "notification_channel.delete", targetType: "notification_channel",
+            try audit(tx, who, action: "notification_channel.delete", targetType: "notification_channel",
                       targetID: id.rawValue)
         }
     }
@@ -75,24 +75,25 @@ extension AppDatabase {
 
     /// One notification of `event` per enabled channel that subscribes to
     /// it; returns how many were written.
-    func enqueueAlertEvent(_ db: Database, _ event: NotificationEvent, _ alert: AlertWithHost, now: Date) throws -> Int {
+    func enqueueAlertEvent(
+        _ tx: any StoreTransaction, _ event: NotificationEvent, _ alert: AlertWithHost, now: Date
+    ) throws -> Int {
         let payload = AlertView(alert).json
-        let channels = try NotificationChannelRecord.filter(Column("enabled") == true).fetchAll(db)
+        let channels = try tx.fetchAll(NotificationChannelRecord.self, "SELECT * FROM notification_channels WHERE enabled = 1")
             .filter { $0.events.contains(event) }
         for channel in channels {
-            try NotificationRecord(
+            try tx.insert(NotificationRecord(
                 id: .random(), target: .channel, channelId: channel.id, scheduleId: nil, event: event,
                 alertId: alert.alert.id, jobId: alert.alert.jobId, payload: payload, status: .pending, attempts: 0,
-                nextAttemptAt: now, lastError: nil, createdAt: now, deliveredAt: nil
-            ).insert(db)
+                nextAttemptAt: now, lastError: nil, createdAt: now, deliveredAt: nil))
         }
         return channels.count
     }
 
     /// A `test` notification for one channel, sent even if it is disabled.
     func enqueueTest(channelID: ChannelID, by who: AuditActor) async throws -> DeliveryID {
-        try await writer.write { db in
-            guard try NotificationChannelRecord.exists(db, key: channelID.rawValue) else {
+        try await write { tx in
+            guard try tx.exists(NotificationChannelRecord.self, id: channelID) else {
                 throw StoreError.notFound("notification channel")
             }
             let now = Date()
@@ -100,8 +101,8 @@ extension AppDatabase {
                 id: .random(), target: .channel, channelId: channelID, scheduleId: nil, event: .test, alertId: nil,
                 jobId: nil, payload: "null", status: .pending, attempts: 0, nextAttemptAt: now, lastError: nil,
                 createdAt: now, deliveredAt: nil)
-            try record.insert(db)
-            try audit(db, who, action: "notification_channel.test", targetType: "notification_channel",
+            try tx.insert(record)
+            try audit(tx, who, action: "notification_channel.test", targetType: "notification_channel",
                       targetID: channelID.rawValue, details: ["delivery_id": record.id.rawValue])
             return record.id
         }
@@ -113,24 +114,22 @@ extension AppDatabase {
     /// Writes the ping of `event` for the job's schedule if it has a ping
     /// URL; returns whether one was written.
     @discardableResult
-    func enqueuePing(_ db: Database, scheduleID: ScheduleID?, jobID: JobID, event: NotificationEvent, now: Date) throws
-        -> Bool
-    {
+    func enqueuePing(
+        _ tx: any StoreTransaction, scheduleID: ScheduleID?, jobID: JobID, event: NotificationEvent, now: Date
+    ) throws -> Bool {
         guard let scheduleID,
-            try Bool.fetchOne(db, sql: "SELECT ping_url_enc IS NOT NULL FROM schedules WHERE id = ?",
-                              arguments: [scheduleID]) == true
+            try tx.value(Int.self, "SELECT 1 FROM schedules WHERE id = ? AND ping_url_enc IS NOT NULL", [scheduleID]) != nil
         else { return false }
         var body = ""
         if event != .pingStart {
-            let newestFirst = try String.fetchAll(
-                db, sql: "SELECT payload FROM job_logs WHERE job_id = ? ORDER BY seq DESC LIMIT 200", arguments: [jobID])
+            let newestFirst = try tx.values(
+                String.self, "SELECT payload FROM job_logs WHERE job_id = ? ORDER BY seq DESC LIMIT 200", [jobID])
             body = Self.logTail(newestFirst: newestFirst, maxBytes: Self.pingBodyLimit)
         }
-        try NotificationRecord(
+        try tx.insert(NotificationRecord(
             id: .random(), target: .ping, channelId: nil, scheduleId: scheduleID, event: event, alertId: nil,
             jobId: jobID, payload: body, status: .pending, attempts: 0, nextAttemptAt: now, lastError: nil,
-            createdAt: now, deliveredAt: nil
-        ).insert(db)
+            createdAt: now, deliveredAt: nil))
         return true
     }
 
@@ -156,21 +155,24 @@ extension AppDatabase {
     /// Pending notifications due by `now`, oldest first, with their
     /// destination; `excluding` are being sent already.
     func dueNotifications(now: Date, limit: Int, excluding: Set<DeliveryID> = []) async throws -> [DueNotification] {
-        try await writer.read { db in
-            let records = try NotificationRecord
-                .filter(Column("status") == DeliveryStatus.pending.rawValue && Column("next_attempt_at") <= now)
-                .filter(!excluding.map(\.rawValue).contains(Column("id")))
-                .order(Column("next_attempt_at")).limit(limit).fetchAll(db)
+        try await read { tx in
+            var conditions = SQLConditions("status = ? AND next_attempt_at <= ?", [DeliveryStatus.pending, now])
+            if !excluding.isEmpty {
+                let placeholders = Array(repeating: "?", count: excluding.count).joined(separator: ", ")
+                conditions.add("id NOT IN (\(placeholders))", StoreArguments(Array(excluding)))
+            }
+            let records = try tx.fetchAll(
+                NotificationRecord.self,
+                "SELECT * FROM notifications \(conditions.sql) ORDER BY next_attempt_at LIMIT ?", conditions.arguments + [limit])
             return try records.compactMap { record -> DueNotification? in
                 switch record.target {
                 case .channel:
-                    guard let id = record.channelId, let channel = try NotificationChannelRecord.fetchOne(db, key: id.rawValue)
+                    guard let id = record.channelId, let channel = try tx.fetchOne(NotificationChannelRecord.self, id: id)
                     else { return nil }
                     return DueNotification(notification: record, destination: .channel(try Self.channel(channel)))
                 case .ping:
                     guard let id = record.scheduleId,
-                        let sealed = try Data.fetchOne(db, sql: "SELECT ping_url_enc FROM schedules WHERE id = ?",
-                                                       arguments: [id])
+                        let sealed = try tx.value(Data.self, "SELECT ping_url_enc FROM schedules WHERE id = ?", [id])
                     else { return nil }
                     return DueNotification(notification: record, destination: .ping(scheduleID: id, sealedURL: Array(sealed)))
                 }
@@ -180,18 +182,18 @@ extension AppDatabase {
 
     /// When the next pending notification is due, if any.
     func nextNotificationDue() async throws -> Date? {
-        try await writer.read { db in
-            try Date.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'")
+        try await read { tx in
+            try tx.value(Date.self, "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'pending'")
         }
     }
 
     func recordDelivered(_ id: DeliveryID, now: Date = Date()) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE notifications SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
-                    next_attempt_at = NULL WHERE id = ? AND status = 'pending'
-                    """, arguments: [now, id])
+        try await write { tx in
+            try tx.execute(
+                """
+                UPDATE notifications SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
+                next_attempt_at = NULL WHERE id = ? AND status = 'pending'
+                """, [now, id])
         }
     }
 
@@ -199,8 +201,8 @@ extension AppDatabase {
     /// whether the notification is now `failed` for good.
     @discardableResult
     func recordDeliveryFailure(_ id: DeliveryID, error: String, retry: Bool, now: Date = Date()) async throws -> Bool {
-        try await writer.write { db in
-            guard var record = try NotificationRecord.fetchOne(db, key: id.rawValue), record.status == .pending else {
+        try await write { tx in
+            guard var record = try tx.fetchOne(NotificationRecord.self, id: id), record.status == .pending else {
                 return false
             }
             record.attempts += 1
@@ -208,18 +210,18 @@ extension AppDatabase {
             record.nextAttemptAt = retry
                 ? DeliveryBackoff.nextAttempt(after: record.attempts, createdAt: record.createdAt, now: now) : nil
             if record.nextAttemptAt == nil { record.status = .failed }
-            try record.update(db)
+            try tx.update(record)
             return record.status == .failed
         }
     }
 
     /// A channel's deliveries, newest first.
     func deliveries(channelID: ChannelID, page: Page) async throws -> PageResult<NotificationRecord> {
-        try await writer.read { db in
-            guard try NotificationChannelRecord.exists(db, key: channelID.rawValue) else {
+        try await read { tx in
+            guard try tx.exists(NotificationChannelRecord.self, id: channelID) else {
                 throw StoreError.notFound("notification channel")
             }
-            return try fetchPage(db, NotificationRecord.filter(Column("channel_id") == channelID.rawValue), page: page)
+            return try fetchPage(tx, NotificationRecord.self, SQLConditions("channel_id = ?", [channelID]), page: page)
         }
     }
 }

@@ -20,33 +20,37 @@ public struct ScheduleDefinition: Sendable, Equatable {
 
 extension AppDatabase {
     public func schedules(hostID: HostID) async throws -> [ScheduleRecord] {
-        try await writer.read { db in
-            try ScheduleRecord.filter(Column("host_id") == hostID.rawValue).order(Column("created_at")).fetchAll(db)
+        try await read { tx in
+            try tx.fetchAll(ScheduleRecord.self, "SELECT * FROM schedules WHERE host_id = ? ORDER BY created_at", [hostID])
         }
     }
 
     /// The enabled schedules of the given hosts (a page of the fleet), by host.
     public func enabledSchedules(hostIDs: [HostID]) async throws -> [HostID: [ScheduleRecord]] {
-        try await writer.read { db in
-            let schedules = try ScheduleRecord
-                .filter(Column("enabled") == true && hostIDs.map(\.rawValue).contains(Column("host_id"))).fetchAll(db)
+        guard !hostIDs.isEmpty else { return [:] }
+        return try await read { tx in
+            let placeholders = Array(repeating: "?", count: hostIDs.count).joined(separator: ", ")
+            let schedules = try tx.fetchAll(
+                ScheduleRecord.self, "SELECT * FROM schedules WHERE enabled = 1 AND host_id IN (\(placeholders))",
+                StoreArguments(hostIDs))
             return Dictionary(grouping: schedules, by: \.hostId)
         }
     }
 
     public func schedule(id: ScheduleID) async throws -> ScheduleRecord? {
-        try await writer.read { db in
-            try ScheduleRecord.fetchOne(db, key: id.rawValue)
+        try await read { tx in
+            try tx.fetchOne(ScheduleRecord.self, id: id)
         }
     }
 
     /// The full set an agent must run and its version, read in one transaction
     /// so the two always agree.
     public func scheduleSet(hostID: HostID) async throws -> (version: Int64, schedules: [ScheduleRecord]) {
-        try await writer.read { db in
-            let version = try ScheduleVersionRecord.fetchOne(db, key: hostID.rawValue)?.desiredVersion ?? 0
-            let schedules = try ScheduleRecord.filter(Column("host_id") == hostID.rawValue).order(Column("created_at"))
-                .fetchAll(db)
+        try await read { tx in
+            let version = try tx.value(
+                Int64.self, "SELECT desired_version FROM host_schedule_version WHERE host_id = ?", [hostID]) ?? 0
+            let schedules = try tx.fetchAll(
+                ScheduleRecord.self, "SELECT * FROM schedules WHERE host_id = ? ORDER BY created_at", [hostID])
             return (version, schedules)
         }
     }
@@ -56,7 +60,7 @@ extension AppDatabase {
     public func createSchedule(
         id: ScheduleID = .random(), hostID: HostID, definition: ScheduleDefinition, by who: AuditActor
     ) async throws -> ScheduleRecord {
-        try await writer.write { db in
+        try await write { tx in
             let now = Date()
             let record = ScheduleRecord(
                 id: id, hostId: hostID, kind: definition.kind, cronExpr: definition.cronExpr,
@@ -64,9 +68,9 @@ extension AppDatabase {
                 retentionPolicy: definition.retentionPolicy, options: definition.options, preHook: definition.preHook,
                 postHook: definition.postHook, enabled: definition.enabled, createdAt: now, updatedAt: now,
                 pingUrlEnc: (definition.pingURLSealed ?? nil).map { Data($0) }, runsExpectedSince: now)
-            try record.insert(db)
-            try bumpScheduleVersion(db, hostID)
-            try audit(db, who, action: "schedule.create", targetType: "schedule", targetID: record.id.rawValue,
+            try tx.insert(record)
+            try bumpScheduleVersion(tx, hostID)
+            try audit(tx, who, action: "schedule.create", targetType: "schedule", targetID: record.id.rawValue,
                       details: ["host_id": hostID.rawValue, "kind": definition.kind.rawValue, "cron": definition.cronExpr])
             return record
         }
@@ -75,8 +79,8 @@ extension AppDatabase {
     public func updateSchedule(id: ScheduleID, definition: ScheduleDefinition, by who: AuditActor) async throws
         -> ScheduleRecord
     {
-        try await writer.write { db in
-            guard var record = try ScheduleRecord.fetchOne(db, key: id.rawValue) else {
+        try await write { tx in
+            guard var record = try tx.fetchOne(ScheduleRecord.self, id: id) else {
                 throw StoreError.notFound("schedule")
             }
             let now = Date()
@@ -97,9 +101,9 @@ extension AppDatabase {
             record.enabled = definition.enabled
             if let ping = definition.pingURLSealed { record.pingUrlEnc = ping.map { Data($0) } }
             record.updatedAt = now
-            try record.update(db)
-            try bumpScheduleVersion(db, record.hostId)
-            try audit(db, who, action: "schedule.update", targetType: "schedule", targetID: id.rawValue,
+            try tx.update(record)
+            try bumpScheduleVersion(tx, record.hostId)
+            try audit(tx, who, action: "schedule.update", targetType: "schedule", targetID: id.rawValue,
                       details: ["host_id": record.hostId.rawValue, "cron": definition.cronExpr,
                                 "enabled": String(definition.enabled)])
             return record
@@ -107,27 +111,32 @@ extension AppDatabase {
     }
 
     public func deleteSchedule(id: ScheduleID, by who: AuditActor) async throws -> HostID {
-        try await writer.write { db in
-            guard let record = try ScheduleRecord.fetchOne(db, key: id.rawValue) else {
+        try await write { tx in
+            guard let record = try tx.fetchOne(ScheduleRecord.self, id: id) else {
                 throw StoreError.notFound("schedule")
             }
-            try record.delete(db)
-            try bumpScheduleVersion(db, record.hostId)
-            try audit(db, who, action: "schedule.delete", targetType: "schedule", targetID: id.rawValue,
+            try tx.delete(ScheduleRecord.self, id: id)
+            try bumpScheduleVersion(tx, record.hostId)
+            try audit(tx, who, action: "schedule.delete", targetType: "schedule", targetID: id.rawValue,
                       details: ["host_id": record.hostId.rawValue])
             return record.hostId
         }
     }
 
-    private func bumpScheduleVersion(_ db: Database, _ hostID: HostID) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO host_schedule_version (host_id, desired_version, acked_version, desired_at) VALUES (?, 1, 0, ?)
-                ON CONFLICT(host_id) DO UPDATE SET desired_version = desired_version + 1, desired_at = excluded.desired_at
-                """, arguments: [hostID, Date()])
+    private func bumpScheduleVersion(_ tx: any StoreTransaction, _ hostID: HostID) throws {
+        // The old version is named by its table: PostgreSQL would not know
+        // whether a bare `desired_version` is the stored or the `excluded` one.
+        try tx.execute(
+            """
+            INSERT INTO host_schedule_version (host_id, desired_version, acked_version, desired_at) VALUES (?, 1, 0, ?)
+            ON CONFLICT (host_id) DO UPDATE SET desired_version = host_schedule_version.desired_version + 1,
+                desired_at = excluded.desired_at
+            """, [hostID, Date()])
     }
 
     public func scheduleVersion(hostID: HostID) async throws -> ScheduleVersionRecord? {
-        try await writer.read { db in try ScheduleVersionRecord.fetchOne(db, key: hostID.rawValue) }
+        try await read { tx in
+            try tx.fetchOne(ScheduleVersionRecord.self, "SELECT * FROM host_schedule_version WHERE host_id = ?", [hostID])
+        }
     }
 }

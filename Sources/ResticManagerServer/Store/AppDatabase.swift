@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// The server's store: one value wrapping a GRDB writer, migrated in its
 /// initializer so no caller ever sees an unmigrated database.
@@ -7,11 +8,46 @@ import GRDB
 /// Handlers never write SQL; they call the intent-named methods declared in
 /// the `AppDatabase+*.swift` extensions.
 public struct AppDatabase: Sendable {
-    let writer: any DatabaseWriter
+    let engine: any StoreEngine
 
     public init(_ writer: any DatabaseWriter) throws {
-        self.writer = writer
         try Migrations.migrator.migrate(writer)
+        engine = SQLiteEngine(writer: writer)
+    }
+
+    private init(engine: any StoreEngine) {
+        self.engine = engine
+    }
+
+    /// Connects to the PostgreSQL database at `url` and migrates it, taking
+    /// turns with replicas that start at the same time.
+    public static func connect(_ url: PostgresURL, logger: Logger) async throws -> AppDatabase {
+        let engine = PostgresEngine(configuration: url.clientConfiguration, logger: logger)
+        do {
+            try await PostgresMigrator.migrate(engine)
+        } catch {
+            engine.close()
+            throw error
+        }
+        return AppDatabase(engine: engine)
+    }
+
+    /// Ends the PostgreSQL engine's connection pool; nothing on SQLite.
+    public func close() {
+        (engine as? PostgresEngine)?.close()
+    }
+
+    /// The SQLite file's GRDB writer, for the maintenance only SQLite has
+    /// (its vacuum modes); nil on PostgreSQL.
+    var sqliteWriter: (any DatabaseWriter)? { (engine as? SQLiteEngine)?.writer }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await engine.read(body)
+    }
+
+    @discardableResult
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await engine.write(body)
     }
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode.
@@ -91,17 +127,16 @@ public struct PageResult<Item: Sendable>: Sendable {
 }
 
 extension AppDatabase {
-    /// Fetches `limit + 1` rows of `request` ordered by rowid descending to
-    /// learn whether another page exists.
+    /// Fetches `limit + 1` rows of the record's table that meet `conditions`,
+    /// ordered by rowid descending, to learn whether another page exists.
     func fetchPage<Record: FetchableRecord & TableRecord & Sendable>(
-        _ db: Database, _ request: QueryInterfaceRequest<Record>, page: Page
+        _ tx: any StoreTransaction, _ type: Record.Type, _ conditions: SQLConditions = SQLConditions(), page: Page
     ) throws -> PageResult<Record> {
-        var request = request
-        if let before = page.beforeRowID {
-            request = request.filter(Column.rowID < before)
-        }
-        let rows = try Row.fetchAll(
-            db, request.select(Column.rowID.forKey("_rowid"), AllColumns()).order(Column.rowID.desc).limit(page.limit + 1))
+        var conditions = conditions
+        if let before = page.beforeRowID { conditions.add("rowid < ?", [before]) }
+        let rows = try tx.rows(
+            "SELECT rowid AS _rowid, * FROM \(Record.databaseTableName) \(conditions.sql) ORDER BY rowid DESC LIMIT ?",
+            conditions.arguments + [page.limit + 1])
         let records = try rows.prefix(page.limit).map { try Record(row: $0) }
         let next: Int64? = rows.count > page.limit ? rows[page.limit - 1]["_rowid"] : nil
         return PageResult(items: records, nextCursor: next)

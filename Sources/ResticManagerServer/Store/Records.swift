@@ -4,7 +4,12 @@ import ResticManagerProtocol
 
 /// Records are plain structs mirroring one table row each; their columns use
 /// snake_case while Swift properties stay camelCase.
-protocol SnakeCaseRecord: Codable, FetchableRecord, PersistableRecord {}
+/// They are written through `StoreTransaction` (RecordStatements.swift), never
+/// through GRDB's own persistence, which would tie them to SQLite.
+protocol SnakeCaseRecord: Codable, FetchableRecord, EncodableRecord, TableRecord {}
+
+/// A record whose table is keyed by its `id` column.
+protocol IdentifiedRecord: SnakeCaseRecord {}
 
 extension SnakeCaseRecord {
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
@@ -26,7 +31,7 @@ public enum Role: String, Codable, Sendable, Comparable, CaseIterable, DatabaseV
     public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
 }
 
-public struct UserRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct UserRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "users"
     public var id: UserID
     public var username: String
@@ -37,7 +42,7 @@ public struct UserRecord: SnakeCaseRecord, Sendable, Equatable {
     public var lastLoginAt: Date?
 }
 
-struct SessionRecord: SnakeCaseRecord, Sendable {
+struct SessionRecord: IdentifiedRecord, Sendable {
     static let databaseTableName = "sessions"
     var id: SessionID
     var userId: UserID
@@ -49,7 +54,7 @@ struct SessionRecord: SnakeCaseRecord, Sendable {
     var ip: String
 }
 
-public struct APITokenRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct APITokenRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "api_tokens"
     public var id: APITokenID
     public var userId: UserID
@@ -60,7 +65,7 @@ public struct APITokenRecord: SnakeCaseRecord, Sendable, Equatable {
     public var expiresAt: Date?
 }
 
-public struct EnrollmentTokenRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct EnrollmentTokenRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "enrollment_tokens"
     public var id: EnrollmentTokenID
     public var tokenHash: String
@@ -73,7 +78,7 @@ public struct EnrollmentTokenRecord: SnakeCaseRecord, Sendable, Equatable {
     public var replaceHostId: HostID?
 }
 
-public struct HostRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct HostRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "hosts"
     public var id: HostID
     public var name: String
@@ -108,7 +113,7 @@ struct HostConfigRecord: SnakeCaseRecord, Sendable {
     var updatedAt: Date
 }
 
-public struct ScheduleRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct ScheduleRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "schedules"
     public var id: ScheduleID
     public var hostId: HostID
@@ -142,7 +147,7 @@ public struct ScheduleVersionRecord: SnakeCaseRecord, Sendable, Equatable {
     public var desiredAt: Date?
 }
 
-public struct JobRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct JobRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "jobs"
     public var id: JobID
     public var hostId: HostID
@@ -201,7 +206,7 @@ public struct SnapshotRecord: SnakeCaseRecord, Sendable, Equatable {
     public var fileCount: Int64
 }
 
-public struct RepoStatsRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct RepoStatsRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "repo_stats"
     public var id: Int64?
     public var hostId: HostID
@@ -214,7 +219,7 @@ public struct RepoStatsRecord: SnakeCaseRecord, Sendable, Equatable {
     public var lockState: String
 }
 
-public struct AuditRecord: SnakeCaseRecord, Sendable, Equatable {
+public struct AuditRecord: IdentifiedRecord, Sendable, Equatable {
     public static let databaseTableName = "audit_log"
     public var id: Int64?
     public var ts: Date
