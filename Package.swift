@@ -152,6 +152,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                // Only for TestDatabases: CREATE DATABASE on the scratch server.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

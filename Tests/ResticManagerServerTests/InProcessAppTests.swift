@@ -20,7 +20,7 @@ struct InProcessApp {
     let tokens: [Role: String]
 
     static func make() async throws -> (InProcessApp, some ApplicationProtocol) {
-        let database = try AppDatabase.inMemory()
+        let database = try await AppDatabase.forTest()
         var tokens: [Role: String] = [:]
         for role in Role.allCases {
             let user = try await database.createUser(username: "u-\(role.rawValue)", passwordHash: "unused", role: role,

@@ -16,7 +16,7 @@ import Testing
             #"{"message_type":"summary", "files_new" : 2,"data_added":1.0e3,"total_duration":1.50,"#
             + #""snapshot_id":"ab\u0063\/d","x":-0,"big":18446744073709551616 }"#
 
-        let database = try AppDatabase.inMemory()
+        let database = try await AppDatabase.forTest()
         let token = Tokens.issue(.enrollment)
         _ = try await database.createEnrollmentToken(
             tokenHash: token.hash, note: "", expiresAt: Date().addingTimeInterval(60), replaceHostID: nil, by: .system)

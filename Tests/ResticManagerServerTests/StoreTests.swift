@@ -60,7 +60,7 @@ struct TemporaryDatabase {
 @Suite struct IngestTests {
     /// A host with one dispatched job, ready to receive agent messages.
     func fixture() async throws -> (AppDatabase, HostID, JobID) {
-        let database = try AppDatabase.inMemory()
+        let database = try await AppDatabase.forTest()
         let host = try #require(
             try await enrolledHost(database, hostname: "a"))
         let job = try await database.createJob(
@@ -142,7 +142,7 @@ struct TemporaryDatabase {
 
 @Suite struct SecretAtRestTests {
     @Test func aSecretCopiedToAnotherHostsRowDoesNotOpen() async throws {
-        let database = try AppDatabase.inMemory()
+        let database = try await AppDatabase.forTest()
         let ingest = IngestTests()
         let hostA = try #require(try await ingest.enrolledHost(database, hostname: "a"))
         let hostB = try #require(try await ingest.enrolledHost(database, hostname: "b"))
@@ -158,7 +158,7 @@ struct TemporaryDatabase {
     }
 
     @Test func auditDetailsNameFieldsNotValues() async throws {
-        let database = try AppDatabase.inMemory()
+        let database = try await AppDatabase.forTest()
         let host = try #require(try await IngestTests().enrolledHost(database, hostname: "a"))
         _ = try await database.updateHostConfig(
             hostID: host, change: HostConfigChange(repoURL: "/srv/a", repoPasswordSealed: .some([1, 2, 3])),
