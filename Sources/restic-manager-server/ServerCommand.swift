@@ -17,8 +17,7 @@ struct ServerCommand: AsyncParsableCommand {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP and agent WebSocket server.")
 
-    @Option(help: "Directory for the database and the secret key (created if missing).")
-    var dataDir: String = "./data"
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:8080"
@@ -148,7 +147,7 @@ struct Serve: AsyncParsableCommand {
         settings.connectionLimits.requestHeadTimeout = .seconds(requestHeadTimeout)
         settings.connectionLimits.maxConnectionsPerIP = maxConnectionsPerIp
         let options = ServeOptions(
-            dataDirectory: dataDir, host: address.host, port: address.port, tlsCertificatePath: tlsCert,
+            store: try store.location(), host: address.host, port: address.port, tlsCertificatePath: tlsCert,
             tlsKeyPath: tlsKey, settings: settings)
         do {
             let app = try await buildApplication(options, logger: logger) { password in
@@ -179,14 +178,9 @@ struct ListenAddress {
     }
 }
 
-struct DataDirOption: ParsableArguments {
-    @Option(help: "Directory holding the database.")
-    var dataDir: String = "./data"
-}
-
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users offline, on the data dir.",
+        commandName: "user", abstract: "Manage users offline, on the data dir or --database.",
         subcommands: [Add.self, List.self, Passwd.self, Disable.self])
 
     struct Add: AsyncParsableCommand {
@@ -194,12 +188,12 @@ struct UserCommand: AsyncParsableCommand {
         @Option var username: String
         @Option(help: "admin, operator or viewer.") var role: String
         @Flag(help: "Read the password from stdin instead of generating one.") var passwordStdin = false
-        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var store: StoreOptions
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
-            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
+            let admin = try await reportingErrors { try await UserAdministration(store.location(), logger: logger) }
             let generated = try await reportingErrors {
                 try await admin.add(username: username, role: role, password: passwordStdin ? try readPassword() : nil)
             }
@@ -210,12 +204,12 @@ struct UserCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users.")
-        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var store: StoreOptions
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
-            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
+            let admin = try await reportingErrors { try await UserAdministration(store.location(), logger: logger) }
             print("USERNAME\tROLE\tDISABLED")
             for user in try await admin.list() {
                 print("\(user.username)\t\(user.role.rawValue)\t\(user.disabled)")
@@ -227,12 +221,12 @@ struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set a user's password; ends their sessions.")
         @Option var username: String
         @Flag(help: "Read the password from stdin instead of generating one.") var passwordStdin = false
-        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var store: StoreOptions
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
-            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
+            let admin = try await reportingErrors { try await UserAdministration(store.location(), logger: logger) }
             let generated = try await reportingErrors {
                 try await admin.setPassword(username: username, password: passwordStdin ? try readPassword() : nil)
             }
@@ -245,12 +239,12 @@ struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user; ends their sessions.")
         @Option var username: String
         @Flag(help: "Enable the user again instead.") var enable = false
-        @OptionGroup var dataDir: DataDirOption
+        @OptionGroup var store: StoreOptions
         @OptionGroup var logOptions: LogOptions
 
         func run() async throws {
-            _ = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
-            let admin = try UserAdministration(dataDirectory: dataDir.dataDir)
+            let logger = logOptions.bootstrap(label: "restic-manager", to: .standardOutput)
+            let admin = try await reportingErrors { try await UserAdministration(store.location(), logger: logger) }
             try await reportingErrors { try await admin.setDisabled(username: username, disabled: !enable) }
             print("\(username) \(enable ? "enabled" : "disabled")")
         }
@@ -264,6 +258,8 @@ private func reportingErrors<T>(_ body: () async throws -> T) async throws -> T 
     } catch let error as UserAdministrationError {
         throw ValidationError(error.description)
     } catch let error as StoreError {
+        throw ValidationError(error.description)
+    } catch let error as ServerStartError {
         throw ValidationError(error.description)
     }
 }

@@ -83,7 +83,7 @@ import Testing
     /// alerts opened, resolved and deleted, stats reports, presence.
     func randomFleet(seed: UInt64, hosts count: Int, now: Date, on engine: AppDatabase? = nil) async throws -> AppDatabase {
         var random = SplitMix64(state: seed)
-        let database = try await engine ?? AppDatabase.forTest()
+        let database = if let engine { engine } else { try await AppDatabase.forTest() }
         for index in 0..<count {
             let host = try #require(try await ingest.enrolledHost(database, hostname: "host-\(index)"))
             if Bool.random(using: &random) {

@@ -32,7 +32,7 @@ struct InProcessApp {
         }
         var settings = ServerSettings(baseURL: nil)
         settings.alertInterval = .seconds(1)
-        let options = ServeOptions(dataDirectory: "", host: "127.0.0.1", port: 0, tlsCertificatePath: nil,
+        let options = ServeOptions(store: StoreLocation(dataDirectory: ""), host: "127.0.0.1", port: 0, tlsCertificatePath: nil,
                                    tlsKeyPath: nil, settings: settings)
         let key = try SecretKey(bytes: Array(repeating: 9, count: SecretKey.byteCount))
         let app = try await buildApplication(options, database: database, key: key, logger: Logger(label: "test"),

@@ -29,11 +29,8 @@ extension AppDatabase {
 
     /// CREATE DATABASE runs outside a transaction, on a connection of its own.
     private static func createPostgresDatabase(_ name: String, on url: PostgresURL) async throws {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database,
-            tls: .disable)
         let connection = try await PostgresConnection.connect(
-            configuration: configuration, id: 0, logger: Logger(label: "test"))
+            configuration: try url.connectionConfiguration(), id: 0, logger: Logger(label: "test"))
         do {
             try await connection.query("CREATE DATABASE \(unescaped: name)", logger: Logger(label: "test"))
         } catch {

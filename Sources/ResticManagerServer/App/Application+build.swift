@@ -14,16 +14,16 @@ import ServiceLifecycle
 
 /// Everything `serve` needs to know.
 public struct ServeOptions: Sendable {
-    public var dataDirectory: String
+    public var store: StoreLocation
     public var host: String
     public var port: Int
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     public var settings: ServerSettings
 
-    public init(dataDirectory: String, host: String, port: Int, tlsCertificatePath: String?, tlsKeyPath: String?,
+    public init(store: StoreLocation, host: String, port: Int, tlsCertificatePath: String?, tlsKeyPath: String?,
                 settings: ServerSettings) {
-        self.dataDirectory = dataDirectory
+        self.store = store
         self.host = host
         self.port = port
         self.tlsCertificatePath = tlsCertificatePath
@@ -35,8 +35,8 @@ public struct ServeOptions: Sendable {
 /// The version this build reports: the release version (one place for both binaries).
 public let serverVersion = releaseVersion
 
-/// Builds the server of `serve` from its data dir: opens (or creates) the
-/// key and the database there.
+/// Builds the server of `serve` from its data dir and database: opens (or
+/// creates) the key in the data dir, and the database there or in PostgreSQL.
 public func buildApplication(
     _ options: ServeOptions, logger: Logger, onFirstAdminPassword: @Sendable (String) -> Void
 ) async throws -> some ApplicationProtocol {
@@ -47,7 +47,7 @@ public func buildApplication(
             "soft": "\(limit.now)", "hard": "\(limit.hard)", "was": "\(limit.was)",
         ])
     }
-    let dataDir = try DataDirectory(path: options.dataDirectory)
+    let dataDir = try DataDirectory(path: options.store.dataDirectory)
     if let mode = dataDir.tightenedFrom {
         logger.warning("the data dir was open to other users; made it private (0700)", metadata: [
             "path": "\(dataDir.path)", "was": "\(String(mode, radix: 8))",
@@ -55,7 +55,10 @@ public func buildApplication(
     }
     let key = try dataDir.loadOrCreateKey()
     if key.created { logger.notice("created a new secret key", metadata: ["path": "\(dataDir.keyPath)"]) }
-    let database = try dataDir.openDatabase()
+    let database = try await dataDir.openStore(postgres: options.store.postgres, logger: logger)
+    if let postgres = options.store.postgres {
+        logger.notice("using PostgreSQL", metadata: ["database": "\(postgres)"])
+    }
     try await RetentionService.enableIncrementalVacuum(database, logger: logger)
     return try await buildApplication(
         options, database: database, key: key.key, logger: logger, onFirstAdminPassword: onFirstAdminPassword)
@@ -358,6 +361,7 @@ public enum ServerStartError: Error, CustomStringConvertible {
     case secretKey(String)
     case webTemplates(String)
     case notifyCAFile(path: String, reason: String)
+    case database(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -367,6 +371,9 @@ public enum ServerStartError: Error, CustomStringConvertible {
         case .webTemplates(let reason): "\(reason); this build is broken, rebuild from a clean checkout"
         case .notifyCAFile(let path, let reason):
             "cannot read --notify-ca-file \(path): \(reason); give a PEM file of CA certificates"
+        case .database(let url, let reason):
+            "cannot use the database \(url): \(reason); check --database, the password "
+                + "(PGPASSWORD or --database-password-file) and that PostgreSQL accepts connections from here"
         }
     }
 }

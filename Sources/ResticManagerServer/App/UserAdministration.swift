@@ -1,16 +1,17 @@
 import Foundation
+import Logging
 import ResticManagerCrypto
 
-/// The offline `user` subcommands: they work on the data dir directly, with
-/// or without a running server (SQLite in WAL mode allows both).
+/// The offline `user` subcommands: they work on the store directly, with or
+/// without a running server (SQLite in WAL mode and PostgreSQL allow both).
 public struct UserAdministration: Sendable {
     let database: AppDatabase
     let hasher: PasswordHasher
     private static let actor = AuditActor(actor: "cli", ip: "")
 
-    public init(dataDirectory: String) throws {
-        let dataDir = try DataDirectory(path: dataDirectory)
-        database = try dataDir.openDatabase()
+    public init(_ location: StoreLocation, logger: Logger) async throws {
+        let dataDir = try DataDirectory(path: location.dataDirectory)
+        database = try await dataDir.openStore(postgres: location.postgres, logger: logger)
         hasher = PasswordHasher()
     }
 

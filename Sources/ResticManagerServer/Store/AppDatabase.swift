@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import PostgresNIO
 
 /// The server's store: one value wrapping a GRDB writer, migrated in its
 /// initializer so no caller ever sees an unmigrated database.
@@ -22,6 +23,10 @@ public struct AppDatabase: Sendable {
     /// Connects to the PostgreSQL database at `url` and migrates it, taking
     /// turns with replicas that start at the same time.
     public static func connect(_ url: PostgresURL, logger: Logger) async throws -> AppDatabase {
+        // One connection first: the pool would retry a wrong password or an
+        // unreachable server forever, where starting should fail and say why.
+        let probe = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 0, logger: logger)
+        try? await probe.close()
         let engine = PostgresEngine(configuration: url.clientConfiguration, logger: logger)
         do {
             try await PostgresMigrator.migrate(engine)

@@ -26,7 +26,11 @@ final class PostgresEngine: StoreEngine {
     static let serializationRetries = 5
 
     init(configuration: PostgresClient.Configuration, logger: Logger) {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own log says each failed reconnect at info, and warns
+        // that `run()` starts an instant after the first lease: errors only.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.client = client
         self.logger = logger
         pool = Task { await client.run() }
