@@ -123,7 +123,7 @@ import Testing
         #expect(stored.attempts == 1)
         #expect(stored.lastError == "HTTP 503")
         #expect(stored.nextAttemptAt == soon.addingTimeInterval(DeliveryBackoff.first))
-        #expect(try await database.dueNotifications(now: soon, limit: 10).isEmpty)
+        #expect(try await database.claimDueNotifications(now: soon, limit: 10, claim: .seconds(60)).isEmpty)
         let dayLater = record.createdAt.addingTimeInterval(DeliveryBackoff.giveUpAfter + 1)
         #expect(try await database.recordDeliveryFailure(record.id, error: "HTTP 503", retry: true, now: dayLater))
         stored = try #require(try await notifications(database).first)

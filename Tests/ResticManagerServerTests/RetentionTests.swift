@@ -102,6 +102,7 @@ struct RetentionSeed {
 @Suite struct RetentionTests {
     func service(_ database: AppDatabase, batchSize: Int = RetentionService.defaultBatchSize) -> RetentionService {
         RetentionService(database: database, retention: .seconds(90 * 86400), interval: .seconds(3600),
+                         lease: FleetLease(database: database, work: .retention, replica: .random(), duration: .seconds(60)),
                          batchSize: batchSize, logger: Logger(label: "test"))
     }
 

@@ -15,7 +15,15 @@ import Synchronization
 /// that ends writes its own last-seen with the disconnect, so the database
 /// is exact for every offline host; for a connected host it may lag one
 /// flush interval, which is why the API asks ``lastSeen(of:)``.
+///
+/// Replicas sharing a store hold their hosts by lease (SPEC §12): every
+/// `leaseRenewal` each renews the leases of the hosts connected to it and
+/// marks offline the hosts whose lease ran out, so the hosts of a replica
+/// that died are offline within `leaseDuration + leaseRenewal` (80 s).
 actor AgentPresence: Service {
+    static let leaseDuration = Duration.seconds(60)
+    static let leaseRenewal = Duration.seconds(20)
+
     private struct Watched {
         let hostID: HostID
         let clock: ActivityClock
@@ -30,12 +38,14 @@ actor AgentPresence: Service {
     private var onlineConnections: [HostID: UUID] = [:]
 
     private let database: AppDatabase
+    private let replica: ReplicaID
     private let offlineAfter: Duration
     private let flushInterval: Duration
     private let logger: Logger
 
-    init(database: AppDatabase, offlineAfter: Duration, flushInterval: Duration, logger: Logger) {
+    init(database: AppDatabase, replica: ReplicaID, offlineAfter: Duration, flushInterval: Duration, logger: Logger) {
         self.database = database
+        self.replica = replica
         self.offlineAfter = offlineAfter
         self.flushInterval = flushInterval
         self.logger = logger
@@ -75,11 +85,16 @@ actor AgentPresence: Service {
         // socket is noticed, as the per-socket watchdog's sleep did.
         let tick = min(offlineAfter / 4, flushInterval, .seconds(5))
         var lastFlush = ContinuousClock.now
+        var lastRenewal = ContinuousClock.now
         for await _ in AsyncTimerSequence(interval: tick, clock: .continuous).cancelOnGracefulShutdown() {
             await sweepSilent()
             if ContinuousClock.now - lastFlush >= flushInterval {
                 lastFlush = .now
                 await flush()
+            }
+            if ContinuousClock.now - lastRenewal >= Self.leaseRenewal {
+                lastRenewal = .now
+                await renewLeases()
             }
         }
         await flush()
@@ -93,6 +108,22 @@ actor AgentPresence: Service {
             silent.append(entry)
         }
         for entry in silent { await entry.onSilent() }
+    }
+
+    private func renewLeases() async {
+        do {
+            try await database.renewHostLeases(
+                replica: replica, until: Date().addingTimeInterval(Self.leaseDuration.timeInterval))
+            let offline = try await database.expireHostLeases()
+            if offline > 0 {
+                logger.warning("hosts whose replica stopped renewing their lease marked offline", metadata: [
+                    "hosts": "\(offline)",
+                ])
+            }
+        } catch {
+            // Renewed at the next round, well before the lease runs out.
+            logger.error("could not renew host leases", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes the last-seen of every host heard from since its last write.

@@ -56,7 +56,8 @@ struct AgentSession: Sendable {
         }
         await services.presence.unwatch(connection.id)
         if await services.hub.unregister(hostID, connection.id) {
-            try? await services.database.markDisconnected(hostID: hostID, lastSeenAt: lastMessage.lastSeen)
+            try? await services.database.markDisconnected(
+                hostID: hostID, lastSeenAt: lastMessage.lastSeen, replica: services.replica)
             await services.browse.hostDisconnected(hostID)
             services.alerts.poke()
         }
@@ -196,7 +197,9 @@ struct AgentSession: Sendable {
         // longer mark it offline after this hello marks it online. Pushes
         // made from now on are held until the burst below is out.
         await services.hub.register(hostID, connection)
-        try await services.database.recordHello(hostID: hostID, hello: hello, ip: remoteIP)
+        try await services.database.recordHello(
+            hostID: hostID, hello: hello, ip: remoteIP, replica: services.replica,
+            leaseUntil: Date().addingTimeInterval(AgentPresence.leaseDuration.timeInterval))
         // Nothing reaches this connection before `activate`, so no job it
         // accepts can be taken for one the agent lost.
         if let active = hello.activeJobs {
@@ -283,7 +286,8 @@ struct AgentSession: Sendable {
         let limit = services.settings.agentOfflineAfter
         logger.warning("agent silent; marking offline", metadata: ["silence_s": "\(lastMessage.silence.components.seconds)"])
         if await services.hub.unregister(hostID, connection.id) {
-            try? await services.database.markDisconnected(hostID: hostID, lastSeenAt: lastMessage.lastSeen)
+            try? await services.database.markDisconnected(
+                hostID: hostID, lastSeenAt: lastMessage.lastSeen, replica: services.replica)
             services.alerts.poke()
         }
         out.yield(.close(code: CloseCode.silent, reason: "no message for \(limit.components.seconds) s"))

@@ -11,16 +11,18 @@ import ServiceLifecycle
 final class AlertEvaluator: Service, Sendable {
     private let database: AppDatabase
     private let interval: Duration
+    private let lease: FleetLease
     private let onNotificationsWritten: @Sendable () -> Void
     private let logger: Logger
     private let pokes: AsyncStream<Void>
     private let pokeContinuation: AsyncStream<Void>.Continuation
     private let duration = Metrics.Timer(label: "rm_alert_evaluation_duration_seconds", preferredDisplayUnit: .seconds)
 
-    init(database: AppDatabase, interval: Duration, logger: Logger,
+    init(database: AppDatabase, interval: Duration, lease: FleetLease, logger: Logger,
          onNotificationsWritten: @escaping @Sendable () -> Void) {
         self.database = database
         self.interval = interval
+        self.lease = lease
         self.logger = logger
         self.onNotificationsWritten = onNotificationsWritten
         (pokes, pokeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -39,6 +41,8 @@ final class AlertEvaluator: Service, Sendable {
         var crons = CronCache()
         let ticks = AsyncTimerSequence(interval: interval, clock: .continuous).map { _ in () }
         for await _ in merge(pokes, ticks).cancelOnGracefulShutdown() {
+            // Replicas sharing a store: one evaluates for the fleet.
+            guard await lease.isHeld() else { continue }
             let started = ContinuousClock.now
             await evaluate(crons: &crons)
             let rest = (ContinuousClock.now - started) * Self.restFactor

@@ -71,10 +71,14 @@ public func buildApplication(
     _ options: ServeOptions, database: AppDatabase, key: SecretKey, logger: Logger,
     onFirstAdminPassword: @Sendable (String) -> Void
 ) async throws -> some ApplicationProtocol {
-    try await database.markAllDisconnected()
+    let secretBox = SecretBox(key: key)
+    guard try await database.keyMatchesSeal(secretBox) else { throw ServerStartError.keyMismatch }
+    let replica = ReplicaID.random()
+    // The only server has no agent yet; replicas sharing the store leave
+    // the others' hosts to their leases (``AgentPresence``).
+    if !database.isShared { try await database.markAllDisconnected() }
 
     let metrics = ServerMetrics()
-    let secretBox = SecretBox(key: key)
     var tls = TLSConfiguration.makeClientConfiguration()
     if let caFile = options.settings.notifyCAFile {
         do {
@@ -86,15 +90,20 @@ public func buildApplication(
     let delivery = NotificationDelivery(
         database: database, secretBox: secretBox, tlsConfiguration: tls, baseURL: options.settings.baseURL,
         logger: logger)
-    let alerts = AlertEvaluator(database: database, interval: options.settings.alertInterval, logger: logger) {
+    let alerts = AlertEvaluator(
+        database: database, interval: options.settings.alertInterval,
+        lease: FleetLease(database: database, work: .alertEvaluation, replica: replica,
+                          duration: max(options.settings.alertInterval * 3, .seconds(30))),
+        logger: logger
+    ) {
         delivery.poke()
     }
     let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger)
     let presence = AgentPresence(
-        database: database, offlineAfter: options.settings.agentOfflineAfter,
+        database: database, replica: replica, offlineAfter: options.settings.agentOfflineAfter,
         flushInterval: options.settings.lastSeenFlushInterval, logger: logger)
     let services = ServerServices(
-        settings: options.settings, database: database, secretBox: secretBox,
+        settings: options.settings, replica: replica, database: database, secretBox: secretBox,
         passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
@@ -127,7 +136,10 @@ public func buildApplication(
         services: [
             MaintenanceService(database: database, logger: logger), alerts, delivery, presence,
             RetentionService(database: database, retention: options.settings.logRetention,
-                             interval: options.settings.retentionInterval, logger: logger),
+                             interval: options.settings.retentionInterval,
+                             lease: FleetLease(database: database, work: .retention, replica: replica,
+                                               duration: options.settings.retentionInterval * 2),
+                             logger: logger),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? options.port
@@ -362,6 +374,7 @@ public enum ServerStartError: Error, CustomStringConvertible {
     case webTemplates(String)
     case notifyCAFile(path: String, reason: String)
     case database(url: String, reason: String)
+    case keyMismatch
 
     public var description: String {
         switch self {
@@ -371,6 +384,10 @@ public enum ServerStartError: Error, CustomStringConvertible {
         case .webTemplates(let reason): "\(reason); this build is broken, rebuild from a clean checkout"
         case .notifyCAFile(let path, let reason):
             "cannot read --notify-ca-file \(path): \(reason); give a PEM file of CA certificates"
+        case .keyMismatch:
+            "secret.key in the data dir is not the key this database was sealed with, so the secrets stored in it "
+                + "would not open; every replica needs the same secret.key: copy it from a replica that runs on "
+                + "this database (or restore the data dir's backup)"
         case .database(let url, let reason):
             "cannot use the database \(url): \(reason); check --database, the password "
                 + "(PGPASSWORD or --database-password-file) and that PostgreSQL accepts connections from here"

@@ -48,6 +48,8 @@ public struct ServerSettings: Sendable {
 /// The long-lived parts every controller and the agent hub share.
 struct ServerServices: Sendable {
     let settings: ServerSettings
+    /// This process among the replicas sharing the store.
+    let replica: ReplicaID
     let database: AppDatabase
     let secretBox: SecretBox
     let passwords: PasswordService

@@ -48,7 +48,7 @@ final class NotificationDelivery: Service, Sendable {
         // rows, never the others.
         await withDiscardingTaskGroup { group in
             for await _ in merge(pokes, ticks).cancelOnGracefulShutdown() {
-                for item in await due(excluding: inFlight) {
+                for item in await claimDue(into: inFlight) {
                     group.addTask {
                         await self.deliver(item)
                         await inFlight.remove(item.notification.id)
@@ -58,30 +58,32 @@ final class NotificationDelivery: Service, Sendable {
                 }
             }
             // Shutting down: sends still in flight stop and stay pending,
-            // due at once after the restart.
+            // due at once after the restart or on another replica.
             group.cancelAll()
         }
+        try? await database.releaseClaims(await inFlight.ids)
         try await http.client.shutdown()
     }
 
-    /// Rows being sent now, so a tick does not start them twice.
+    /// Rows being sent now: at most `batchSize` at a time.
     private actor InFlight {
         var ids: Set<DeliveryID> = []
-        func claim(_ candidates: [DueNotification]) -> [DueNotification] {
-            let fresh = candidates.filter { !ids.contains($0.notification.id) }
-            ids.formUnion(fresh.map(\.notification.id))
-            return fresh
-        }
+        func add(_ claimed: [DueNotification]) { ids.formUnion(claimed.map(\.notification.id)) }
         func remove(_ id: DeliveryID) { ids.remove(id) }
     }
 
-    private func due(excluding inFlight: InFlight) async -> [DueNotification] {
+    /// Longer than any one attempt (connect and read timeouts, SMTP's
+    /// exchange): a row is never claimed by two senders at once.
+    static let claimDuration = Duration.seconds(120)
+
+    private func claimDue(into inFlight: InFlight) async -> [DueNotification] {
         do {
-            let busy = await inFlight.ids
-            guard busy.count < Self.batchSize else { return [] }
-            let candidates = try await database.dueNotifications(
-                now: Date(), limit: Self.batchSize - busy.count, excluding: busy)
-            return await inFlight.claim(candidates)
+            let busy = await inFlight.ids.count
+            guard busy < Self.batchSize else { return [] }
+            let claimed = try await database.claimDueNotifications(
+                now: Date(), limit: Self.batchSize - busy, claim: Self.claimDuration)
+            await inFlight.add(claimed)
+            return claimed
         } catch {
             logger.error("could not read due notifications", metadata: ["error": "\(error)"])
             return []

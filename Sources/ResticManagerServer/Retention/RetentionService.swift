@@ -35,6 +35,7 @@ final class RetentionService: Service, Sendable {
     private let database: AppDatabase
     private let retention: Duration
     private let interval: Duration
+    private let lease: FleetLease
     private let batchSize: Int
     private let logger: Logger
     private let deletedJobs = Counter(label: "rm_retention_deleted_rows_total", dimensions: [("table", "jobs")])
@@ -42,11 +43,12 @@ final class RetentionService: Service, Sendable {
     private let deletedRepoStats = Counter(
         label: "rm_retention_deleted_rows_total", dimensions: [("table", "repo_stats")])
 
-    init(database: AppDatabase, retention: Duration, interval: Duration, batchSize: Int = defaultBatchSize,
-         logger: Logger) {
+    init(database: AppDatabase, retention: Duration, interval: Duration, lease: FleetLease,
+         batchSize: Int = defaultBatchSize, logger: Logger) {
         self.database = database
         self.retention = retention
         self.interval = interval
+        self.lease = lease
         self.batchSize = batchSize
         self.logger = logger
     }
@@ -59,6 +61,8 @@ final class RetentionService: Service, Sendable {
     }
 
     private func sweepAndLog() async {
+        // Replicas sharing a store: one sweeps for the fleet.
+        guard await lease.isHeld() else { return }
         let started = ContinuousClock.now
         do {
             let sweep = try await self.sweep()

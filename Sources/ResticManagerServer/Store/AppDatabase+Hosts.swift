@@ -163,8 +163,11 @@ extension AppDatabase {
         }
     }
 
-    /// Applies an agent's `hello` and marks the host online.
-    public func recordHello(hostID: HostID, hello: HelloPayload, ip: String) async throws {
+    /// Applies an agent's `hello` and marks the host online, held by
+    /// `replica` until `leaseUntil` (renewed by ``renewHostLeases``).
+    public func recordHello(
+        hostID: HostID, hello: HelloPayload, ip: String, replica: ReplicaID, leaseUntil: Date
+    ) async throws {
         let restoreTargets = String(decoding: try JSONEncoder.sortedKeys.encode(hello.restoreTargets ?? []), as: UTF8.self)
         try await write { tx in
             try tx.execute(
@@ -176,6 +179,11 @@ extension AppDatabase {
                 [hello.hostname, hello.os, hello.arch, hello.agentVersion, hello.resticVersion,
                  hello.bootTime, hello.timezone, Date(), restoreTargets,
                  hello.hooksAllowed ?? true, hostID])
+            try tx.execute(
+                """
+                INSERT INTO host_leases (host_id, replica, expires_at) VALUES (?, ?, ?)
+                ON CONFLICT (host_id) DO UPDATE SET replica = excluded.replica, expires_at = excluded.expires_at
+                """, [hostID, replica.rawValue, leaseUntil])
             try audit(tx, AuditActor(actor: "agent:\(hostID)", ip: ip), action: "agent.connect", targetType: "host",
                       targetID: hostID.rawValue, details: ["agent_version": hello.agentVersion])
         }
@@ -199,9 +207,16 @@ extension AppDatabase {
         }
     }
 
-    public func markDisconnected(hostID: HostID, lastSeenAt: Date) async throws {
+    /// The host's socket on `replica` ended. It stays online if its agent
+    /// has meanwhile connected to another replica, which holds it now.
+    public func markDisconnected(hostID: HostID, lastSeenAt: Date, replica: ReplicaID) async throws {
         try await write { tx in
-            try tx.execute(Self.lastSeenUpdate + ", connected = 0 WHERE id = ?", [lastSeenAt, lastSeenAt, hostID])
+            try tx.execute("DELETE FROM host_leases WHERE host_id = ? AND replica = ?", [hostID, replica.rawValue])
+            try tx.execute(
+                Self.lastSeenUpdate + """
+                    , connected = CASE WHEN EXISTS (SELECT 1 FROM host_leases WHERE host_id = ?) THEN connected ELSE 0 END
+                    WHERE id = ?
+                    """, [lastSeenAt, lastSeenAt, hostID, hostID])
         }
     }
 
@@ -210,9 +225,13 @@ extension AppDatabase {
     private static let lastSeenUpdate =
         "UPDATE hosts SET last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < ? THEN ? ELSE last_seen_at END"
 
-    /// At start-up no agent is connected yet, whatever the last run left.
+    /// At start-up of the only server no agent is connected yet, whatever
+    /// the last run left. (Replicas sharing a store leave it to the leases.)
     public func markAllDisconnected() async throws {
-        try await write { tx in try tx.execute("UPDATE hosts SET connected = 0") }
+        try await write { tx in
+            try tx.execute("DELETE FROM host_leases")
+            try tx.execute("UPDATE hosts SET connected = 0")
+        }
     }
 
     // MARK: Config

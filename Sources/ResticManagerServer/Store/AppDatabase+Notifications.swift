@@ -152,18 +152,23 @@ extension AppDatabase {
 
     // MARK: Delivery
 
-    /// Pending notifications due by `now`, oldest first, with their
-    /// destination; `excluding` are being sent already.
-    func dueNotifications(now: Date, limit: Int, excluding: Set<DeliveryID> = []) async throws -> [DueNotification] {
-        try await read { tx in
-            var conditions = SQLConditions("status = ? AND next_attempt_at <= ?", [DeliveryStatus.pending, now])
-            if !excluding.isEmpty {
-                let placeholders = Array(repeating: "?", count: excluding.count).joined(separator: ", ")
-                conditions.add("id NOT IN (\(placeholders))", StoreArguments(Array(excluding)))
-            }
+    /// Claims up to `limit` pending notifications due by `now`, oldest
+    /// first, for `claim` (SPEC §12: however many replicas look, each row
+    /// is sent by the one that claimed it), with their destination. A claim
+    /// ends with the attempt's outcome, or when it runs out: a replica that
+    /// died mid-send leaves its rows to the others.
+    func claimDueNotifications(now: Date, limit: Int, claim: Duration) async throws -> [DueNotification] {
+        try await write { tx in
             let records = try tx.fetchAll(
                 NotificationRecord.self,
-                "SELECT * FROM notifications \(conditions.sql) ORDER BY next_attempt_at LIMIT ?", conditions.arguments + [limit])
+                """
+                SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
+                AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at LIMIT ?
+                """, [now, now, limit])
+            let claimedUntil = now.addingTimeInterval(claim.timeInterval)
+            for record in records {
+                try tx.execute("UPDATE notifications SET claimed_until = ? WHERE id = ?", [claimedUntil, record.id])
+            }
             return try records.compactMap { record -> DueNotification? in
                 switch record.target {
                 case .channel:
@@ -180,6 +185,16 @@ extension AppDatabase {
         }
     }
 
+    /// Gives claimed rows back unsent (shutting down mid-send): due again at once.
+    func releaseClaims(_ ids: Set<DeliveryID>) async throws {
+        guard !ids.isEmpty else { return }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let arguments = StoreArguments(Array(ids))
+        try await write { tx in
+            try tx.execute("UPDATE notifications SET claimed_until = NULL WHERE id IN (\(placeholders))", arguments)
+        }
+    }
+
     /// When the next pending notification is due, if any.
     func nextNotificationDue() async throws -> Date? {
         try await read { tx in
@@ -192,7 +207,7 @@ extension AppDatabase {
             try tx.execute(
                 """
                 UPDATE notifications SET status = 'delivered', attempts = attempts + 1, delivered_at = ?,
-                next_attempt_at = NULL WHERE id = ? AND status = 'pending'
+                next_attempt_at = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'
                 """, [now, id])
         }
     }
@@ -211,6 +226,7 @@ extension AppDatabase {
                 ? DeliveryBackoff.nextAttempt(after: record.attempts, createdAt: record.createdAt, now: now) : nil
             if record.nextAttemptAt == nil { record.status = .failed }
             try tx.update(record)
+            try tx.execute("UPDATE notifications SET claimed_until = NULL WHERE id = ?", [id])
             return record.status == .failed
         }
     }

@@ -25,6 +25,9 @@ enum Migrations {
         migrator.registerMigration("v5-retention") { db in
             try db.execute(sql: retentionSchema)
         }
+        migrator.registerMigration("v6-replicas") { db in
+            try db.execute(sql: replicasSchema)
+        }
         return migrator
     }
 
@@ -481,5 +484,30 @@ enum Migrations {
         CREATE INDEX jobs_finished ON jobs(finished_at);
         CREATE INDEX jobs_host_kind_finished ON jobs(host_id, kind, status, finished_at);
         CREATE INDEX repo_stats_reported ON repo_stats(reported_at);
+        """
+
+    /// What several replicas on one database need (SPEC §12), kept on SQLite
+    /// too so that both engines run the same code: the key seal, leases on
+    /// once-per-fleet work and on connected hosts, and claims on
+    /// notifications being sent.
+    private static let replicasSchema = """
+        CREATE TABLE store_seal (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            sealed BLOB NOT NULL,
+            sealed_at DATETIME NOT NULL
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at DATETIME NOT NULL
+        );
+        CREATE TABLE host_leases (
+            host_id TEXT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+            replica TEXT NOT NULL,
+            expires_at DATETIME NOT NULL
+        );
+        CREATE INDEX host_leases_replica ON host_leases(replica);
+        CREATE INDEX host_leases_expiry ON host_leases(expires_at);
+        ALTER TABLE notifications ADD COLUMN claimed_until DATETIME;
         """
 }

@@ -15,6 +15,7 @@ enum PostgresMigrations {
         ("v3-restore", restoreSchema),
         ("v4-fleet-summaries", fleetSummariesSchema + fleetSummariesFromSourceTables),
         ("v5-retention", retentionSchema),
+        ("v6-replicas", replicasSchema),
     ]
 
     /// The v1 `alerts` and `notification_channels` tables, which v2 replaces
@@ -440,5 +441,26 @@ enum PostgresMigrations {
         CREATE INDEX jobs_finished ON jobs(finished_at);
         CREATE INDEX jobs_host_kind_finished ON jobs(host_id, kind, status, finished_at);
         CREATE INDEX repo_stats_reported ON repo_stats(reported_at);
+        """
+
+    private static let replicasSchema = """
+        CREATE TABLE store_seal (
+            id BIGINT PRIMARY KEY CHECK (id = 1),
+            sealed BYTEA NOT NULL,
+            sealed_at TEXT NOT NULL
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE TABLE host_leases (
+            host_id TEXT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+            replica TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX host_leases_replica ON host_leases(replica);
+        CREATE INDEX host_leases_expiry ON host_leases(expires_at);
+        ALTER TABLE notifications ADD COLUMN claimed_until TEXT;
         """
 }
