@@ -152,7 +152,9 @@ struct TemporaryDatabase {
             hostID: hostA, change: HostConfigChange(repoURL: "/srv/a", repoPasswordSealed: .some(sealed)), by: .system)
         _ = try await database.updateHostConfig(
             hostID: hostB, change: HostConfigChange(repoURL: "/srv/b", repoPasswordSealed: .some(sealed)), by: .system)
-        let hub = AgentHub(database: database, secretBox: box, metrics: ServerMetrics(), logger: .init(label: "test"))
+        let signals = ReplicaSignals(database: database, replica: .random(), logger: .init(label: "test"))
+        let hub = AgentHub(
+            database: database, secretBox: box, metrics: ServerMetrics(), signals: signals, logger: .init(label: "test"))
         #expect(try await hub.configUpdate(hostID: hostA).repoPassword == "repo-password-a")
         await #expect(throws: CryptoError.self) { try await hub.configUpdate(hostID: hostB) }
     }

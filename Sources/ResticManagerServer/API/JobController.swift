@@ -217,7 +217,7 @@ struct JobController {
         let job = try await requireJob(context)
         let updated = try await services.database.cancelJob(id: job.id, by: context.auditActor)
         if job.dispatchedAt != nil || job.status == .running {
-            await services.hub.send(.commandCancel(CommandCancelPayload(jobID: job.id.rawValue)), to: job.hostId)
+            await services.hub.cancel(job.id, on: job.hostId)
         }
         await services.jobEvents.notify([job.id])
         return updated

@@ -81,6 +81,12 @@ struct JobLogStreamer: Sendable {
 /// Wakes live log viewers when a job's log or state changes.
 actor JobEventBroadcaster {
     private var subscribers: [JobID: [UUID: AsyncStream<Void>.Continuation]] = [:]
+    /// Streams of these jobs may be open on other replicas sharing the store.
+    private let signals: ReplicaSignals
+
+    init(signals: ReplicaSignals) {
+        self.signals = signals
+    }
 
     func subscribe(_ jobID: JobID) -> (UUID, AsyncStream<Void>) {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -95,7 +101,16 @@ actor JobEventBroadcaster {
         if subscribers[jobID]?.isEmpty == true { subscribers[jobID] = nil }
     }
 
+    /// Wakes the streams of these jobs, here and on the other replicas.
     func notify(_ jobs: some Sequence<JobID>) {
+        let jobs = Array(jobs)
+        notifyHere(jobs)
+        if !jobs.isEmpty { signals.publish(.jobEvents(jobs)) }
+    }
+
+    /// Wakes the streams of these jobs on this replica only: what another
+    /// replica signalled.
+    func notifyHere(_ jobs: [JobID]) {
         for job in jobs {
             subscribers[job]?.values.forEach { $0.yield() }
         }

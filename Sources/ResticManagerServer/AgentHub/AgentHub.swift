@@ -15,6 +15,9 @@ actor AgentHub {
     /// One live socket of a host. Only the newest socket of a host is registered.
     struct Connection: Sendable {
         let id = UUID()
+        /// The agent token the socket was opened with: a replaced host's
+        /// old socket is told apart from its new one by it.
+        let tokenHash: String
         let outbound: AsyncStream<AgentOutbound>.Continuation
     }
 
@@ -32,10 +35,13 @@ actor AgentHub {
     private let database: AppDatabase
     private let secretBox: SecretBox
     private let metrics: ServerMetrics
+    /// For hosts whose socket another replica holds.
+    private let signals: ReplicaSignals
     private let logger: Logger
 
-    init(database: AppDatabase, secretBox: SecretBox, metrics: ServerMetrics, logger: Logger) {
+    init(database: AppDatabase, secretBox: SecretBox, metrics: ServerMetrics, signals: ReplicaSignals, logger: Logger) {
         self.database = database
+        self.signals = signals
         self.secretBox = secretBox
         self.metrics = metrics
         self.logger = logger
@@ -44,6 +50,26 @@ actor AgentHub {
     var connectionCount: Int { connections.count }
 
     func isConnected(_ hostID: HostID) -> Bool { connections[hostID] != nil }
+
+    /// Whether the host's socket is here; if not, another replica sharing
+    /// the store may hold it, and is asked to do `signal` instead.
+    private func isHere(_ hostID: HostID, else signal: ReplicaSignal) -> Bool {
+        if isConnected(hostID) { return true }
+        signals.publish(signal)
+        return false
+    }
+
+    /// What another replica asked for, done if the host's socket is here.
+    func applyHere(_ signal: ReplicaSignal) async {
+        switch signal {
+        case .pushConfig(let hostID): if isConnected(hostID) { await pushConfig(hostID: hostID) }
+        case .pushSchedules(let hostID): if isConnected(hostID) { await pushSchedules(hostID: hostID) }
+        case .dispatchJobs(let hostID): if isConnected(hostID) { await dispatchQueuedJobs(hostID: hostID) }
+        case .cancelJob(let hostID, let jobID): if isConnected(hostID) { cancel(jobID, on: hostID) }
+        case .disconnect(let hostID, let reason): await disconnectIfStale(hostID, reason: reason)
+        case .jobEvents: break
+        }
+    }
 
     /// Makes `connection` the host's live socket; an older one is closed.
     /// Until `activate`, messages for it are held so that the hello burst
@@ -103,19 +129,39 @@ actor AgentHub {
 
     /// Closes the host's socket, e.g. after its token was revoked.
     func disconnect(hostID: HostID, reason: String) {
-        guard let connection = connections.removeValue(forKey: hostID) else { return }
+        guard isHere(hostID, else: .disconnect(hostID, reason: reason)),
+            let connection = connections.removeValue(forKey: hostID)
+        else { return }
         dispatched[hostID] = nil
         forget(connection.id)
         connection.outbound.yield(.close(code: CloseCode.revoked, reason: reason))
         connection.outbound.finish()
     }
 
+    /// A signalled disconnect arrives a moment after the change that asked
+    /// for it, when the host's agent may have connected here with its new
+    /// token: only a socket whose token is no longer the host's is closed.
+    private func disconnectIfStale(_ hostID: HostID, reason: String) async {
+        guard let connection = connections[hostID] else { return }
+        let current = try? await database.host(id: hostID)
+        guard current?.agentTokenHash != connection.tokenHash, connections[hostID]?.id == connection.id else { return }
+        disconnect(hostID: hostID, reason: reason)
+    }
+
     func pushConfig(hostID: HostID) async {
+        guard isHere(hostID, else: .pushConfig(hostID)) else { return }
         await push(to: hostID, .configUpdate) { .configUpdate(try await configUpdate(hostID: hostID)) }
     }
 
     func pushSchedules(hostID: HostID) async {
+        guard isHere(hostID, else: .pushSchedules(hostID)) else { return }
         await push(to: hostID, .scheduleSet) { .scheduleSet(try await scheduleSet(hostID: hostID)) }
+    }
+
+    /// Tells the agent running the job to stop it.
+    func cancel(_ jobID: JobID, on hostID: HostID) {
+        guard isHere(hostID, else: .cancelJob(hostID, jobID)) else { return }
+        send(.commandCancel(CommandCancelPayload(jobID: jobID.rawValue)), to: hostID)
     }
 
     private func push(to hostID: HostID, _ type: MessageType, _ build: () async throws -> Message) async {
@@ -129,7 +175,7 @@ actor AgentHub {
 
     /// Sends `command.run` for every queued job the agent has not accepted.
     func dispatchQueuedJobs(hostID: HostID) async {
-        guard isConnected(hostID) else { return }
+        guard isHere(hostID, else: .dispatchJobs(hostID)) else { return }
         do {
             for job in try await database.jobsToDispatch(hostID: hostID) {
                 guard isConnected(hostID), dispatched[hostID]?.contains(job.id) == false else { continue }

@@ -12,6 +12,8 @@ import ResticManagerProtocol
 /// outbound side. Silence is watched by the server-wide ``AgentPresence``.
 struct AgentSession: Sendable {
     let hostID: HostID
+    /// The hash of the agent token this socket was opened with.
+    let tokenHash: String
     let remoteIP: String
     /// This server's URL as the agent reached it, for package links.
     let publicBaseURL: String
@@ -34,7 +36,7 @@ struct AgentSession: Sendable {
     /// several frames), so that the WebSocket layer closes with its code (1009).
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (outStream, out) = AsyncStream.makeStream(of: AgentOutbound.self)
-        let connection = AgentHub.Connection(outbound: out)
+        let connection = AgentHub.Connection(tokenHash: tokenHash, outbound: out)
         let queue = IngestQueue<Envelope>(capacity: Self.batchSize)
         let lastMessage = ActivityClock()
         let budget = BadMessageBudget(limit: Self.badMessageLimit, window: Self.badMessageWindow)

@@ -77,6 +77,8 @@ public struct AgentSocketContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<AgentSocketContext>
     public var hostID: HostID?
+    /// The hash of the agent token that resolved to `hostID`.
+    public var agentTokenHash: String?
     public var remoteIP: String
     /// The connection being upgraded, to shape the answer when the upgrade is declined.
     let channel: any Channel

@@ -98,7 +98,9 @@ public func buildApplication(
     ) {
         delivery.poke()
     }
-    let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, logger: logger)
+    let signals = ReplicaSignals(database: database, replica: replica, logger: logger)
+    let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, signals: signals, logger: logger)
+    let jobEvents = JobEventBroadcaster(signals: signals)
     let presence = AgentPresence(
         database: database, replica: replica, offlineAfter: options.settings.agentOfflineAfter,
         flushInterval: options.settings.lastSeenFlushInterval, logger: logger)
@@ -108,14 +110,20 @@ public func buildApplication(
                                    threadPool: .singleton),
         loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
         hub: hub, presence: presence, browse: SnapshotBrowseRequests(hub: hub),
-        jobEvents: JobEventBroadcaster(), metrics: metrics, alerts: alerts, delivery: delivery,
+        jobEvents: jobEvents, metrics: metrics, alerts: alerts, delivery: delivery,
         packages: AgentPackageCatalog.load(directory: options.settings.packagesDirectory, logger: logger), logger: logger)
 
     if try await database.userCount() == 0 {
         let password = FirstAdmin.randomPassword()
-        _ = try await database.createUser(
-            username: "admin", passwordHash: try await services.passwords.hash(password), role: .admin, by: .system)
-        onFirstAdminPassword(password)
+        do {
+            _ = try await database.createUser(
+                username: "admin", passwordHash: try await services.passwords.hash(password), role: .admin, by: .system)
+            onFirstAdminPassword(password)
+        } catch StoreError.conflict {
+            // A replica starting at the same time on the same empty store
+            // made the admin first, and printed its password.
+            logger.notice("another replica created the first admin")
+        }
     }
 
     let catalog = RouteCatalog()
@@ -134,7 +142,8 @@ public func buildApplication(
         router: router, server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
         services: [
-            MaintenanceService(database: database, logger: logger), alerts, delivery, presence,
+            MaintenanceService(database: database, logger: logger), alerts, delivery, presence, signals,
+            ReplicaSignalDispatch(signals: signals, hub: hub, jobEvents: jobEvents),
             RetentionService(database: database, retention: options.settings.logRetention,
                              interval: options.settings.retentionInterval,
                              lease: FleetLease(database: database, work: .retention, replica: replica,
@@ -232,9 +241,11 @@ func buildAgentRouter(_ services: ServerServices) -> Router<AgentSocketContext> 
         }
         return .upgrade([:])
     } onUpgrade: { inbound, outbound, context in
-        guard let hostID = context.requestContext.hostID else { return }
+        guard let hostID = context.requestContext.hostID, let tokenHash = context.requestContext.agentTokenHash else {
+            return
+        }
         let session = AgentSession(
-            hostID: hostID, remoteIP: context.requestContext.remoteIP,
+            hostID: hostID, tokenHash: tokenHash, remoteIP: context.requestContext.remoteIP,
             publicBaseURL: services.settings.publicBaseURL(for: context.request), services: services)
         try await session.run(inbound: inbound, outbound: outbound)
     }
@@ -252,7 +263,9 @@ struct AgentTokenMiddleware: RouterMiddleware {
     {
         var context = context
         if let token = request.headers.bearerToken, Tokens.kind(of: token) == .agent {
-            context.hostID = try await database.host(agentTokenHash: Tokens.hash(token))?.id
+            let hash = Tokens.hash(token)
+            context.hostID = try await database.host(agentTokenHash: hash)?.id
+            context.agentTokenHash = hash
         }
         return try await next(request, context)
     }

@@ -27,7 +27,9 @@ public struct AppDatabase: Sendable {
         // unreachable server forever, where starting should fail and say why.
         let probe = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 0, logger: logger)
         try? await probe.close()
-        let engine = PostgresEngine(configuration: url.clientConfiguration, logger: logger)
+        let engine = PostgresEngine(
+            configuration: url.clientConfiguration, connectionConfiguration: try url.connectionConfiguration(),
+            logger: logger)
         do {
             try await PostgresMigrator.migrate(engine)
         } catch {
@@ -40,6 +42,20 @@ public struct AppDatabase: Sendable {
     /// Ends the PostgreSQL engine's connection pool; nothing on SQLite.
     public func close() {
         (engine as? PostgresEngine)?.close()
+    }
+
+    /// Signals the other replicas sharing the store (`NOTIFY`); nothing on
+    /// SQLite, which no other replica shares.
+    func signalReplicas(channel: String, _ payloads: [String]) async throws {
+        guard let postgres = engine as? PostgresEngine, !payloads.isEmpty else { return }
+        try await postgres.notify(channel: channel, payloads)
+    }
+
+    /// Hears the other replicas' signals (`LISTEN`) until the connection
+    /// ends; returns at once on SQLite.
+    func listen(channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
+        guard let postgres = engine as? PostgresEngine else { return }
+        try await postgres.listen(channel: channel, onNotification)
     }
 
     /// The SQLite file's GRDB writer, for the maintenance only SQLite has

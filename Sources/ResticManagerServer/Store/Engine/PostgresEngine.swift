@@ -14,6 +14,8 @@ import PostgresNIO
 /// this shape measured the facade within noise of awaiting each statement.
 final class PostgresEngine: StoreEngine {
     let client: PostgresClient
+    /// For connections outside the pool: `LISTEN` holds one for good.
+    private let connectionConfiguration: PostgresConnection.Configuration
     private let logger: Logger
     /// The pool's own loop runs as long as the engine (postgres-nio wants
     /// `run()` awaited somewhere); ended by ``close()``.
@@ -25,7 +27,11 @@ final class PostgresEngine: StoreEngine {
     /// times: its body is a function of what it reads, so a retry is safe.
     static let serializationRetries = 5
 
-    init(configuration: PostgresClient.Configuration, logger: Logger) {
+    init(
+        configuration: PostgresClient.Configuration, connectionConfiguration: PostgresConnection.Configuration,
+        logger: Logger
+    ) {
+        self.connectionConfiguration = connectionConfiguration
         // The pool's own log says each failed reconnect at info, and warns
         // that `run()` starts an instant after the first lease: errors only.
         var poolLogger = logger
@@ -61,6 +67,29 @@ final class PostgresEngine: StoreEngine {
     /// what other replicas committed while it waited for its lock.
     func migrationTransaction(_ body: @escaping @Sendable (any StoreTransaction) throws -> Void) async throws {
         try await transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
+    }
+
+    /// Sends `payloads` on `channel`, delivered when this transaction commits.
+    func notify(channel: String, _ payloads: [String]) async throws {
+        try await write { tx in
+            for payload in payloads { try tx.execute("SELECT pg_notify(?, ?)", [channel, payload]) }
+        }
+    }
+
+    /// Calls `onNotification` with every payload sent on `channel` until the
+    /// connection ends (thrown) or the task is cancelled.
+    func listen(channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
+        let connection = try await PostgresConnection.connect(
+            configuration: connectionConfiguration, id: 1, logger: logger)
+        do {
+            for try await notification in try await connection.listen(channel) {
+                onNotification(notification.payload)
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
     }
 
     private static func isRetryable(_ error: PSQLError) -> Bool {

@@ -1,0 +1,207 @@
+"""Two real replicas on one PostgreSQL store behave as one server (SPEC §12).
+
+The agent's socket is on replica A while the operator talks to replica B,
+for every path that crosses replicas: run-now, cancel, config and schedule
+pushes, the live log stream. Sessions made on one replica work on the other;
+notifications are sent once however many replicas run; the hosts of a
+replica that died go offline, and come back when their agent reconnects to
+the other. The key rule is checked on either engine: a server whose
+secret.key is not the one its store was sealed with refuses to start.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from api_support import SSEReader, agent_log, agent_start_job
+from conftest import (ON_POSTGRES, Agent, Client, _databases, database_for, enroll_host, get_host, run_job,
+                      server_command, start_server, wait_for)
+from notify_support import deliveries, receiver, send_test, webhook  # noqa: F401 - receiver is a fixture
+
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="replicas share a PostgreSQL store (RM_E2E_POSTGRES)")
+
+# One second is the promise (SPEC §12); the margin is for a loaded CI machine.
+CROSS_REPLICA = 5
+
+
+def replica_of(first, tmp_path: pathlib.Path, name: str, *extra: str):
+    """A second replica: its own data dir with a copy of the first's secret.key, the first's database."""
+    data_dir = tmp_path / name
+    data_dir.mkdir(mode=0o700)
+    shutil.copy2(first.data_dir / "secret.key", data_dir / "secret.key")
+    _databases[data_dir.resolve()] = database_for(first.data_dir)
+    return start_server(tmp_path, "--agent-offline-after", "3", *extra, data_dir=data_dir)
+
+
+@pytest.fixture
+def replicas(tmp_path):
+    a = start_server(tmp_path, "--agent-offline-after", "3")
+    b = replica_of(a, tmp_path, "data-b")
+    yield a, b
+    for replica in (a, b):
+        replica.stop()
+
+
+def sign_in(replica, password):
+    return Client(replica, "admin", password)
+
+
+def test_a_server_whose_key_is_not_the_stores_refuses_to_start(tmp_path):
+    first = start_server(tmp_path)
+    first.stop()
+    other_dir = tmp_path / "other"
+    other = start_server(tmp_path, data_dir=other_dir)
+    other.stop()
+    # The other data dir's own key, pointed at the first store.
+    if ON_POSTGRES:
+        _databases[other_dir.resolve()] = database_for(first.data_dir)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            source = first.data_dir / f"restic-manager.sqlite{suffix}"
+            if source.exists():
+                shutil.copy2(source, other_dir / source.name)
+    argv, env = server_command("serve", "--data-dir", str(other_dir), "--listen", "127.0.0.1:0")
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "secret.key" in result.stderr and "sealed" in result.stderr, result.stderr
+    assert "copy it" in result.stderr, result.stderr
+
+
+@needs_postgres
+def test_a_session_made_on_one_replica_works_on_the_other(replicas):
+    a, b = replicas
+    on_a = sign_in(a, a.admin_password)
+    # The same cookie and CSRF token, sent to B.
+    response = on_a.session.post(b.url("/api/v1/enrollment-tokens"), json={"note": "from B"})
+    assert response.status_code == 201, response.text
+    assert on_a.session.get(b.url("/api/v1/auth/me")).json()["user"]["username"] == "admin"
+
+
+@needs_postgres
+def test_run_now_and_cancel_on_b_reach_the_agent_on_a(replicas):
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    host = enroll_host(on_b)
+    agent = Agent(a, host.agent_token)
+    job = run_job(on_b, host.host_id)
+    assert agent.expect("command.run", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
+    agent_start_job(agent, job["id"])
+    assert on_b.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
+    assert agent.expect("command.cancel", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
+    agent.close()
+
+
+@needs_postgres
+def test_config_and_schedule_changes_on_b_reach_the_agent_on_a(replicas):
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    host = enroll_host(on_b)
+    agent = Agent(a, host.agent_token)
+    password = b.remember_secret("the-new-repo-password")
+    changed = on_b.put(f"/api/v1/hosts/{host.host_id}/config", json={"repo_url": "/srv/other", "repo_password": password})
+    assert changed.status_code == 200, changed.text
+    update = agent.expect("config.update", timeout=CROSS_REPLICA)["payload"]
+    assert (update["repo_url"], update["repo_password"]) == ("/srv/other", password)
+    created = on_b.post(f"/api/v1/hosts/{host.host_id}/schedules",
+                        json={"kind": "backup", "cron_expr": "0 3 * * *", "paths": ["/etc"]})
+    assert created.status_code == 201, created.text
+    schedules = agent.expect("schedule.set", timeout=CROSS_REPLICA)["payload"]["schedules"]
+    assert [s["id"] for s in schedules] == [created.json()["id"]]
+    agent.close()
+
+
+@needs_postgres
+def test_a_live_log_stream_on_b_shows_what_the_agent_on_a_sends(replicas):
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    host = enroll_host(on_b)
+    agent = Agent(a, host.agent_token)
+    job = run_job(on_b, host.host_id)
+    agent.expect("command.run", timeout=CROSS_REPLICA)
+    agent_start_job(agent, job["id"])
+    stream = SSEReader(on_b, f"/api/v1/jobs/{job['id']}/logs/stream")
+    try:
+        assert stream.response.status_code == 200
+        wait_for(lambda: stream.of("status"), message="the stream to open")
+        agent_log(agent, job["id"], 1, "sent to A, streamed by B")
+        line = wait_for(lambda: stream.of("log"), timeout=CROSS_REPLICA, message="the line on B's stream")[0]
+        assert json.loads(line["data"])["payload"] == "sent to A, streamed by B"
+    finally:
+        stream.close()
+        agent.close()
+
+
+@needs_postgres
+def test_a_notification_is_sent_once_with_two_replicas_up(replicas, receiver):
+    a, b = replicas
+    on_a, on_b = sign_in(a, a.admin_password), sign_in(b, a.admin_password)
+    channel = webhook(on_a, receiver.url("/once"))
+    # Written through both replicas; both replicas' senders look for due rows every second.
+    sent = [send_test(on_a if index % 2 else on_b, channel["id"]) for index in range(20)]
+    wait_for(lambda: {r.delivery_id for r in receiver.received()} >= set(sent), timeout=30,
+             message="every test notification")
+    wait_for(lambda: all(d["status"] == "delivered" for d in deliveries(on_a, channel["id"])), timeout=30,
+             message="every delivery recorded")
+    got = [r.delivery_id for r in receiver.received()]
+    assert sorted(got) == sorted(sent), "a notification was sent more than once"
+
+
+@needs_postgres
+def test_two_replicas_starting_at_once_on_an_empty_store_both_serve(tmp_path):
+    dirs = [tmp_path / "one", tmp_path / "two"]
+    for data_dir in dirs:
+        data_dir.mkdir(mode=0o700)
+    # One key for both, made before either starts, as an operator copies it.
+    key_maker = start_server(tmp_path, data_dir=tmp_path / "keys")
+    key_maker.stop()
+    database = f"e2e_{pathlib.Path(tmp_path).name.replace('-', '_')[:40]}_{id(dirs):x}"
+    from conftest import POSTGRES
+    POSTGRES.psql(POSTGRES.admin_database, f'CREATE DATABASE "{database}";\n', "-q")
+    for data_dir in dirs:
+        shutil.copy2(tmp_path / "keys" / "secret.key", data_dir / "secret.key")
+        _databases[data_dir.resolve()] = database
+    processes = []
+    for data_dir in dirs:
+        argv, env = server_command("serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+                                   "--packages-dir", str(tmp_path / "no-packages"))
+        processes.append(subprocess.Popen(argv, env=env, stdout=open(data_dir.parent / f"{data_dir.name}.out", "wb"),
+                                          stderr=open(data_dir.parent / f"{data_dir.name}.err", "wb")))
+    try:
+        outputs = [data_dir.parent / f"{data_dir.name}.out" for data_dir in dirs]
+        wait_for(lambda: all("listening" in out.read_text() for out in outputs), timeout=60,
+                 message="both replicas to listen")
+        assert all(process.poll() is None for process in processes)
+        errors = [(data_dir.parent / f"{data_dir.name}.err").read_text() for data_dir in dirs]
+        # Exactly one of them made the first admin.
+        assert sum("created user admin with password" in text for text in errors) == 1, errors
+        applied = POSTGRES.psql(database, "SELECT identifier FROM schema_migrations ORDER BY identifier;", "-tA")
+        names = applied.split()
+        assert len(names) == len(set(names)) and "v1-initial-schema" in names, names
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+
+
+@needs_postgres
+def test_hosts_of_a_replica_that_died_go_offline_and_return_on_the_other(replicas):
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    host = enroll_host(on_b)
+    agent = Agent(a, host.agent_token)
+    wait_for(lambda: get_host(on_b, host.host_id)["status"] == "online", message="online through A")
+    a.process.kill()
+    a.process.wait()
+    # A's lease runs out (60 s) and B's next round (every 20 s) sees it.
+    wait_for(lambda: get_host(on_b, host.host_id)["status"] == "offline", timeout=100, interval=1,
+             message="offline once A's lease ran out")
+    agent.close()
+    again = Agent(b, host.agent_token)
+    wait_for(lambda: get_host(on_b, host.host_id)["status"] == "online", message="online again through B")
+    again.close()
+
