@@ -14,12 +14,20 @@ import json
 import pathlib
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
+import threading
+import urllib.parse
+import uuid
 
 import pytest
 
+from agent_harness import (configure_repository, create_schedule, job_logs, restic_snapshot_ids, run_agent_command,
+                           slow_sample, start_agent, wait_job_done, wait_online, wait_schedule_acked)
+from agent_harness import run_job as run_job_id
 from api_support import SSEReader, agent_log, agent_start_job
-from conftest import (ON_POSTGRES, Agent, Client, _databases, database_for, enroll_host, get_host, run_job,
+from conftest import (ON_POSTGRES, ROOT, Agent, Client, _databases, database_for, enroll_host, get_host, run_job,
                       server_command, start_server, wait_for)
 from notify_support import deliveries, receiver, send_test, webhook  # noqa: F401 - receiver is a fixture
 
@@ -205,3 +213,173 @@ def test_hosts_of_a_replica_that_died_go_offline_and_return_on_the_other(replica
     wait_for(lambda: get_host(on_b, host.host_id)["status"] == "online", message="online again through B")
     again.close()
 
+
+
+class Forwarder:
+    """A load balancer's part, for the tests: a TCP forwarder on 127.0.0.1
+    that sends new connections to one replica, switched by the test."""
+
+    def __init__(self, target_url: str):
+        self.target = self._address(target_url)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _address(url: str) -> tuple[str, int]:
+        host, port = url.split("://", 1)[1].rsplit(":", 1)
+        return host, int(port)
+
+    def switch(self, target_url: str) -> None:
+        self.target = self._address(target_url)
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+        except OSError:
+            client.close()
+            return
+        upstream.settimeout(None)
+
+        def pump(source, sink):
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for end in (source, sink):
+                    try:
+                        end.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+        pump(client, upstream)
+
+    def close(self):
+        self.listener.close()
+
+
+@needs_postgres
+def test_a_replica_killed_mid_backup_loses_and_doubles_nothing(replicas, tmp_path):
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    balancer = Forwarder(a.base_url)
+    agent = None
+    try:
+        created = on_b.post("/api/v1/enrollment-tokens", json={"note": "behind the balancer"})
+        token = b.remember_secret(created.json()["token"])
+        state_dir = tmp_path / "agent-state"
+        enrolled = run_agent_command("enroll", "--server", balancer.url, "--token", token, "--state-dir", str(state_dir))
+        assert enrolled.returncode == 0, enrolled.stderr
+        host_id = enrolled.stdout.split("enrolled as host ", 1)[1].split(";", 1)[0].strip()
+        repo, password = str(tmp_path / "repo"), f"repo-pw-{uuid.uuid4().hex}"
+        configure_repository(on_b, host_id, repo, password)
+        agent = start_agent(state_dir)
+        wait_online(on_b, host_id)
+        assert wait_job_done(on_b, run_job_id(on_b, host_id, "init"))["status"] == "succeeded"
+
+        sample = slow_sample(tmp_path / "big", megabytes=40)
+        schedule = create_schedule(on_b, host_id, paths=[str(sample)], options={"limit_upload_kib": 1024})
+        wait_schedule_acked(on_b, host_id)
+        job_id = run_job_id(on_b, host_id, "backup", schedule_id=schedule["id"])
+        wait_for(lambda: len(job_logs(on_b, job_id)) >= 3, timeout=60, message="log lines ingested through A")
+
+        # A dies mid-ingest; the balancer sends the agent's reconnect to B.
+        balancer.switch(b.base_url)
+        a.process.kill()
+        a.process.wait()
+
+        done = wait_job_done(on_b, job_id, timeout=180)
+        assert done["status"] == "succeeded", done
+        logs = job_logs(on_b, job_id)
+        assert [line["seq"] for line in logs] == list(range(1, len(logs) + 1)), "a line was lost or doubled"
+        assert len(restic_snapshot_ids(repo, password)) == 1
+        listed = on_b.get("/api/v1/jobs", params={"host_id": host_id, "kind": "backup"}).json()["items"]
+        assert [j["id"] for j in listed] == [job_id]
+    finally:
+        if agent:
+            agent.stop()
+        balancer.close()
+
+
+@needs_postgres
+def test_replicas_recover_from_a_database_restart_without_losing_what_was_acked(tmp_path):
+    # A database server of its own: restarting the shared one would cut every
+    # other test off. Not under tmp_path: as root the cluster runs as the
+    # postgres user, who cannot enter pytest's private folders.
+    cluster = pathlib.Path(tempfile.mkdtemp(prefix="rm-pg-restart-"))
+    url = subprocess.run([str(ROOT / "scripts" / "scratch-postgres"), "start", str(cluster)], capture_output=True,
+                         text=True, check=True, timeout=120).stdout.strip()
+    parts = urllib.parse.urlsplit(url)
+    env = {"PGPASSWORD": urllib.parse.unquote(parts.password)}
+    database = f"postgres://rm@127.0.0.1:{parts.port}/postgres?sslmode=disable"
+    a = b = None
+    try:
+        a = start_server(tmp_path, "--agent-offline-after", "30", "--database", database, env=env)
+        a.remember_secret(env["PGPASSWORD"])
+        b_dir = tmp_path / "data-b"
+        b_dir.mkdir(mode=0o700)
+        shutil.copy2(a.data_dir / "secret.key", b_dir / "secret.key")
+        b = start_server(tmp_path, "--agent-offline-after", "30", "--database", database, env=env, data_dir=b_dir)
+        on_b = sign_in(b, a.admin_password)
+        host = enroll_host(on_b)
+        agent = Agent(a, host.agent_token)
+        job = run_job(on_b, host.host_id)
+        agent.expect("command.run", timeout=CROSS_REPLICA)
+        agent_start_job(agent, job["id"])
+        for seq in (1, 2, 3):
+            agent_log(agent, job["id"], seq, f"acked before the restart {seq}")
+
+        subprocess.run([str(ROOT / "scripts" / "scratch-postgres"), "restart", str(cluster)], check=True, timeout=120)
+
+        # Each replica's pool reconnects by itself: B answers again, and its
+        # session (in the database) still holds.
+        wait_for(lambda: on_b.get(f"/api/v1/jobs/{job['id']}").status_code == 200, timeout=30,
+                 message="B to reach the database again")
+        agent.close()
+        agent = Agent(a, host.agent_token, active_jobs=[job["id"]])
+        for seq in (4, 5):
+            agent_log(agent, job["id"], seq, f"acked after the restart {seq}")
+        lines = wait_for(lambda: (lambda got: got if len(got) == 5 else None)(
+            on_b.get(f"/api/v1/jobs/{job['id']}/logs").json()["lines"]), message="every acked line")
+        assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5]
+        # A listens again: a change on B reaches the agent on A. Signals sent
+        # before A listened again are lost (their effect is in the store), so
+        # changes are made until one arrives.
+        attempt = iter(range(1_000))
+
+        def config_crosses():
+            repo = f"/srv/after-restart-{next(attempt)}"
+            assert on_b.put(f"/api/v1/hosts/{host.host_id}/config",
+                            json={"repo_url": repo, "repo_password": "pw-after"}).status_code == 200
+            try:
+                while True:
+                    if agent.expect("config.update", timeout=1)["payload"]["repo_url"] == repo:
+                        return True
+            except TimeoutError:
+                return False
+
+        wait_for(config_crosses, timeout=30, interval=0, message="A to hear B's signals again")
+        assert on_b.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
+        assert agent.expect("command.cancel", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
+        agent.close()
+        for replica in (a, b):
+            assert env["PGPASSWORD"] not in replica.log_text()
+            assert env["PGPASSWORD"] not in replica.stderr_path.read_text()
+    finally:
+        for replica in (a, b):
+            if replica:
+                replica.stop()
+        subprocess.run([str(ROOT / "scripts" / "scratch-postgres"), "stop", str(cluster)], timeout=120)
+        shutil.rmtree(cluster, ignore_errors=True)

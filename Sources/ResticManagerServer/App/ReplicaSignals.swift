@@ -97,10 +97,15 @@ final class ReplicaSignals: Service, Sendable {
         }
     }
 
-    /// Listens on a connection of its own, again after the database went away.
+    /// Listens on a connection of its own, again after the database went
+    /// away: at once after losing a channel that worked, then every second
+    /// while the database does not answer. Signals sent meanwhile are lost;
+    /// what they asked for is in the store, and reaches the agent when it
+    /// reconnects or with the next change.
     private func listen() async {
         let decoder = JSONDecoder()
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
                 try await database.listen(channel: Self.channel) { payload in
                     guard let notice = try? decoder.decode(Notice.self, from: Data(payload.utf8)) else {
@@ -111,11 +116,12 @@ final class ReplicaSignals: Service, Sendable {
                 }
             } catch {
                 guard !Task.isCancelled else { return }
-                logger.warning("lost the replica signal channel; listening again in a second", metadata: [
+                logger.warning("lost the replica signal channel; listening again", metadata: [
                     "error": "\(PostgresFailure.describe(error))",
                 ])
             }
-            try? await Task.sleep(for: .seconds(1))
+            let worked = ContinuousClock.now - started > .seconds(5)
+            try? await Task.sleep(for: worked ? .milliseconds(100) : .seconds(1))
         }
     }
 }
