@@ -48,21 +48,24 @@ extension AppDatabase {
     public func ingest(hostID: HostID, envelopes: [Envelope]) async throws -> IngestReport {
         try await write { tx in
             var batch = IngestBatch(hostID: hostID, now: Date())
+            // Consecutive log lines (most of a batch) are written together,
+            // where the run ends: the order of writes stays the order of messages.
+            var lines: [(id: String, line: LogStreamLine)] = []
             for envelope in envelopes {
+                if case .logStream(let line) = envelope.message {
+                    lines.append((envelope.id, line))
+                    continue
+                }
+                try insertLogLines(tx, &lines, &batch)
                 do {
-                    var outcome = IngestOutcome.applied
-                    if case .logStream(let line) = envelope.message {
-                        // One statement, checked before it writes: no savepoint needed on the hot path.
-                        outcome = try applyLogLine(tx, line, &batch)
-                    } else {
-                        // A savepoint per message: a refused message leaves no trace.
-                        outcome = try tx.savepoint { try apply(tx, envelope, &batch) }
-                    }
+                    // A savepoint per message: a refused message leaves no trace.
+                    let outcome = try tx.savepoint { try apply(tx, envelope, &batch) }
                     batch.report.outcomes.append((envelope.id, outcome))
                 } catch let refusal as Refusal {
                     batch.report.outcomes.append((envelope.id, .refused(refusal.code, refusal.reason)))
                 }
             }
+            try insertLogLines(tx, &lines, &batch)
             return batch.report
         }
     }
@@ -98,17 +101,38 @@ extension AppDatabase {
     }
 
     /// Log lines are idempotent by `(job_id, seq)`, not by message id: a
-    /// replay under a new message id changes nothing.
-    private func applyLogLine(_ tx: any StoreTransaction, _ line: LogStreamLine, _ batch: inout IngestBatch) throws
-        -> IngestOutcome
-    {
-        try requireOwnJob(tx, line.jobID, &batch)
-        // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
-        let inserted = try tx.execute(
-            "INSERT INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [line.jobID, line.seq, StoredDate.text(line.ts), line.stream.rawValue, line.payload])
-        batch.report.touchedJobs.insert(JobID(line.jobID))
-        return inserted > 0 ? .applied : .duplicate
+    /// replay under a new message id changes nothing. Checked before they
+    /// are written, so a refused line needs no savepoint: one bulk insert.
+    private func insertLogLines(
+        _ tx: any StoreTransaction, _ lines: inout [(id: String, line: LogStreamLine)], _ batch: inout IngestBatch
+    ) throws {
+        guard !lines.isEmpty else { return }
+        defer { lines.removeAll(keepingCapacity: true) }
+        var bulk = BulkInsert(
+            table: "job_logs",
+            columns: [("job_id", .text), ("seq", .bigint), ("ts", .text), ("stream", .text), ("payload", .text)],
+            key: [0, 1])
+        // nil: written by the bulk insert, whose result says applied or duplicate.
+        var refusals: [IngestOutcome?] = []
+        for (_, line) in lines {
+            do {
+                try requireOwnJob(tx, line.jobID, &batch)
+                // `StoredDate.text` is the text GRDB would store for `line.ts`, made without ICU.
+                bulk.append([
+                    line.jobID.databaseValue, line.seq.databaseValue, StoredDate.text(line.ts).databaseValue,
+                    line.stream.rawValue.databaseValue, line.payload.databaseValue,
+                ])
+                batch.report.touchedJobs.insert(JobID(line.jobID))
+                refusals.append(nil)
+            } catch let refusal as Refusal {
+                refusals.append(.refused(refusal.code, refusal.reason))
+            }
+        }
+        var inserted = try tx.insert(bulk).makeIterator()
+        for ((id, _), refusal) in zip(lines, refusals) {
+            let outcome = refusal ?? ((inserted.next() ?? false) ? .applied : .duplicate)
+            batch.report.outcomes.append((id, outcome))
+        }
     }
 
     /// Acks only move forward, and never past what the server asked for.

@@ -145,6 +145,42 @@ final class PostgresTransaction: StoreTransaction {
         try query(sql, arguments).rows.map(Self.row)
     }
 
+    func insert(_ bulk: BulkInsert) throws -> [Bool] {
+        guard !bulk.rows.isEmpty else { return [] }
+        var binds = PostgresBindings(capacity: bulk.columns.count)
+        for (index, column) in bulk.columns.enumerated() {
+            let values = bulk.rows.map { $0[index] }
+            switch column.type {
+            case .text:
+                binds.append(try values.map { value in
+                    guard case .string(let text) = value.storage else { throw Self.notBulkValue(bulk, column.name) }
+                    return text
+                })
+            case .bigint:
+                binds.append(try values.map { value in
+                    guard case .int64(let integer) = value.storage else { throw Self.notBulkValue(bulk, column.name) }
+                    return integer
+                })
+            }
+        }
+        let arrays = bulk.columns.enumerated().map { "$\($0.offset + 1)::\($0.element.type.rawValue)[]" }
+        let keyNames = bulk.key.map { bulk.columns[$0].name }
+        let sql = """
+            INSERT INTO \(bulk.table) (\(bulk.columnList)) SELECT * FROM unnest(\(arrays.joined(separator: ", ")))
+            ON CONFLICT DO NOTHING RETURNING \(keyNames.joined(separator: ", "))
+            """
+        let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+        let keys = try result.rows.map { row in
+            let converted = try Self.row(row)
+            return keyNames.map { converted[$0] as DatabaseValue }
+        }
+        return bulk.inserted(keys: keys)
+    }
+
+    private static func notBulkValue(_ bulk: BulkInsert, _ column: String) -> StoreError {
+        .invalid("\(bulk.table).\(column): a bulk insert's values must match the column's type and not be NULL")
+    }
+
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         savepoints += 1
         let name = "store_\(savepoints)"

@@ -33,6 +33,16 @@ struct SQLiteTransaction: StoreTransaction {
         try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments.statementArguments)
     }
 
+    func insert(_ bulk: BulkInsert) throws -> [Bool] {
+        let placeholders = Array(repeating: "?", count: bulk.columns.count).joined(separator: ", ")
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO \(bulk.table) (\(bulk.columnList)) VALUES (\(placeholders)) ON CONFLICT DO NOTHING")
+        return try bulk.rows.map { row in
+            try statement.execute(arguments: StatementArguments(row))
+            return db.changesCount > 0
+        }
+    }
+
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         var result: T?
         try db.inSavepoint {

@@ -22,6 +22,10 @@ public protocol StoreTransaction {
     /// name only: the PostgreSQL engine does not keep their order.
     func rows(_ sql: String, _ arguments: StoreArguments) throws -> [Row]
 
+    /// Inserts the rows, skipping those whose key is taken; returns, row by
+    /// row, whether it was inserted.
+    func insert(_ bulk: BulkInsert) throws -> [Bool]
+
     /// Runs `body` in a savepoint: if it throws, nothing it wrote stays.
     func savepoint<T>(_ body: () throws -> T) throws -> T
 }
