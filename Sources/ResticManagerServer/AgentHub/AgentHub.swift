@@ -67,7 +67,7 @@ actor AgentHub {
         case .dispatchJobs(let hostID): if isConnected(hostID) { await dispatchQueuedJobs(hostID: hostID) }
         case .cancelJob(let hostID, let jobID): if isConnected(hostID) { cancel(jobID, on: hostID) }
         case .disconnect(let hostID, let reason): await disconnectIfStale(hostID, reason: reason)
-        case .jobEvents: break
+        case .jobEvents, .evaluateAlerts: break
         }
     }
 

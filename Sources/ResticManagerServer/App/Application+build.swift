@@ -90,25 +90,26 @@ public func buildApplication(
     let delivery = NotificationDelivery(
         database: database, secretBox: secretBox, tlsConfiguration: tls, baseURL: options.settings.baseURL,
         logger: logger)
+    let signals = ReplicaSignals(database: database, replica: replica, logger: logger)
     let alerts = AlertEvaluator(
         database: database, interval: options.settings.alertInterval,
         lease: FleetLease(database: database, work: .alertEvaluation, replica: replica,
                           duration: max(options.settings.alertInterval * 3, .seconds(30))),
-        logger: logger
+        signals: signals, logger: logger
     ) {
         delivery.poke()
     }
-    let signals = ReplicaSignals(database: database, replica: replica, logger: logger)
     let hub = AgentHub(database: database, secretBox: secretBox, metrics: metrics, signals: signals, logger: logger)
     let jobEvents = JobEventBroadcaster(signals: signals)
     let presence = AgentPresence(
         database: database, replica: replica, offlineAfter: options.settings.agentOfflineAfter,
         flushInterval: options.settings.lastSeenFlushInterval, logger: logger)
+    let loginThrottle = LoginThrottle(database: database, policy: options.settings.loginPolicy)
     let services = ServerServices(
         settings: options.settings, replica: replica, database: database, secretBox: secretBox,
         passwords: PasswordService(hasher: PasswordHasher(parameters: options.settings.passwordParameters),
                                    threadPool: .singleton),
-        loginThrottle: LoginThrottle(policy: options.settings.loginPolicy),
+        loginThrottle: loginThrottle,
         hub: hub, presence: presence, browse: SnapshotBrowseRequests(hub: hub),
         jobEvents: jobEvents, metrics: metrics, alerts: alerts, delivery: delivery,
         packages: AgentPackageCatalog.load(directory: options.settings.packagesDirectory, logger: logger), logger: logger)
@@ -142,8 +143,9 @@ public func buildApplication(
         router: router, server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "restic-manager"),
         services: [
-            MaintenanceService(database: database, logger: logger), alerts, delivery, presence, signals,
-            ReplicaSignalDispatch(signals: signals, hub: hub, jobEvents: jobEvents),
+            MaintenanceService(database: database, loginThrottle: loginThrottle, logger: logger),
+            alerts, delivery, presence, signals,
+            ReplicaSignalDispatch(signals: signals, hub: hub, jobEvents: jobEvents, alerts: alerts),
             RetentionService(database: database, retention: options.settings.logRetention,
                              interval: options.settings.retentionInterval,
                              lease: FleetLease(database: database, work: .retention, replica: replica,
@@ -306,9 +308,11 @@ struct ErrorMappingMiddleware: RouterMiddleware {
 }
 
 /// Periodic housekeeping: expire queued jobs of hosts that stayed offline,
-/// forget old processed-message ids.
+/// forget old processed-message ids and the login failures the throttle's
+/// window no longer covers.
 struct MaintenanceService: Service {
     let database: AppDatabase
+    let loginThrottle: LoginThrottle
     let logger: Logger
     var interval: Duration = .seconds(60)
 
@@ -324,6 +328,7 @@ struct MaintenanceService: Service {
             let expired = try await database.expireQueuedJobs()
             if expired > 0 { logger.notice("expired queued jobs", metadata: ["count": "\(expired)"]) }
             try await database.pruneProcessedMessages(olderThan: .seconds(30 * 24 * 3600))
+            try await loginThrottle.forgetExpired()
         } catch {
             logger.error("maintenance failed", metadata: ["error": "\(error)"])
         }

@@ -13,6 +13,9 @@ enum ReplicaSignal: Codable, Sendable, Equatable {
     case cancelJob(HostID, JobID)
     case disconnect(HostID, reason: String)
     case jobEvents([JobID])
+    /// Something alert rules look at changed here; the replica that
+    /// evaluates for the fleet should look now rather than at its next tick.
+    case evaluateAlerts
 }
 
 /// Signals between the replicas sharing a PostgreSQL store, through
@@ -132,11 +135,13 @@ struct ReplicaSignalDispatch: Service {
     let signals: ReplicaSignals
     let hub: AgentHub
     let jobEvents: JobEventBroadcaster
+    let alerts: AlertEvaluator
 
     func run() async throws {
         for await signal in signals.received.cancelOnGracefulShutdown() {
             switch signal {
             case .jobEvents(let jobs): await jobEvents.notifyHere(jobs)
+            case .evaluateAlerts: alerts.pokeFromReplica()
             default: await hub.applyHere(signal)
             }
         }
