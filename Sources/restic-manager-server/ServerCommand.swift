@@ -11,7 +11,7 @@ struct ServerCommand: AsyncParsableCommand {
         commandName: "restic-manager-server",
         abstract: "Runs restic backups on a fleet of hosts from one place.",
         version: serverVersion,
-        subcommands: [Serve.self, UserCommand.self])
+        subcommands: [Serve.self, UserCommand.self, MigrateTo.self])
 }
 
 struct Serve: AsyncParsableCommand {

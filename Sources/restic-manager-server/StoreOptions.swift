@@ -5,7 +5,7 @@ import ResticManagerServer
 /// `--data-dir` and `--database`, the same on every subcommand that opens
 /// the store (SPEC §12).
 struct StoreOptions: ParsableArguments {
-    @Option(help: "Directory for the secret key, and for the SQLite database unless --database is given (created if missing).")
+    @Option(help: "Directory for the secret key, and for the SQLite database unless --database is given.")
     var dataDir: String = "./data"
 
     @Option(help: ArgumentHelp(

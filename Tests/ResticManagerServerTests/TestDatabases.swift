@@ -19,12 +19,19 @@ enum TestEngine {
 
 extension AppDatabase {
     static func forTest() async throws -> AppDatabase {
-        guard let server = TestEngine.postgresServer else { return try .inMemory() }
+        guard let url = try await freshPostgresDatabase() else { return try .inMemory() }
+        return try await AppDatabase.connect(url, logger: Logger(label: "test"))
+    }
+
+    /// A new, empty database on the `RM_TEST_POSTGRES` server (not migrated),
+    /// or nil when the tests run on SQLite only.
+    static func freshPostgresDatabase() async throws -> PostgresURL? {
+        guard let server = TestEngine.postgresServer else { return nil }
         var url = try PostgresURL(server)
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await createPostgresDatabase(name, on: url)
         url.database = name
-        return try await AppDatabase.connect(url, logger: Logger(label: "test"))
+        return url
     }
 
     /// CREATE DATABASE runs outside a transaction, on a connection of its own.

@@ -65,7 +65,7 @@ struct AuthController {
     {
         let username = String(rawUsername.prefix(128))
         let who = AuditActor(actor: "user:\(username)", ip: ip)
-        if let wait = await services.loginThrottle.retryAfter(username: username, ip: ip) {
+        if case .retryAfter(let wait) = try await services.loginThrottle.admit(username: username, ip: ip) {
             throw APIError.tooManyRequests(retryAfter: wait)
         }
         // Over-long passwords are never valid, but cost the same as a wrong one.
@@ -79,14 +79,14 @@ struct AuthController {
             try await services.passwords.verifyDummy(String(password.prefix(PasswordService.maximumLength)))
         }
         guard let user, !user.disabled, case .valid(let needsRehash) = verification else {
-            let overBudget = await services.loginThrottle.recordFailure(username: username, ip: ip)
+            let overBudget = try await services.loginThrottle.recordFailure(username: username, ip: ip)
             try await services.database.recordFailedLogin(username: username, by: who)
             // Past the IP's budget a wrong password is answered 429; a right
             // one (of anyone behind the same address) still gets in.
             if let wait = overBudget { throw APIError.tooManyRequests(retryAfter: wait) }
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
-        await services.loginThrottle.recordSuccess(username: username, ip: ip)
+        try await services.loginThrottle.recordSuccess(username: username, ip: ip)
         let rehashed = needsRehash ? try await services.passwords.hash(password) : nil
         try await services.database.recordLogin(userID: user.id, rehashedPassword: rehashed, by: who)
 

@@ -339,7 +339,9 @@ struct MaintenanceService: Service {
 struct DataDirectory {
     let path: String
     var keyPath: String { path + "/secret.key" }
-    var databasePath: String { path + "/restic-manager.sqlite" }
+    var databasePath: String { Self.databasePath(in: path) }
+
+    static func databasePath(in directory: String) -> String { directory + "/restic-manager.sqlite" }
 
     /// The data dir's mode when it was found open to other users, before it
     /// was made private; nil when it already was.

@@ -13,7 +13,11 @@ import Foundation
 ///   Past it the pairs of that IP get no free attempts and wrong passwords
 ///   are answered 429, but a correct password still signs in — behind a
 ///   shared proxy address one guesser must not block everybody else.
-public actor LoginThrottle {
+///
+/// The counts live in the store, not in this process: replicas behind a
+/// load balancer share them (SPEC §12), so spreading guesses over replicas
+/// buys nothing. Times are wall-clock `Date`s, the one clock replicas share.
+public struct LoginThrottle: Sendable {
     public struct Policy: Sendable {
         /// Wrong passwords per pair answered without delay.
         public var freeFailures = 3
@@ -28,83 +32,81 @@ public actor LoginThrottle {
         public init() {}
     }
 
-    private struct PairRecord {
-        var failures = 0
-        var last: ContinuousClock.Instant
+    /// Whether an attempt's password may be checked.
+    enum Admission: Sendable, Equatable {
+        case proceed
+        /// Refused unchecked: the pair must wait this many seconds.
+        case retryAfter(seconds: Int)
     }
 
-    private let policy: Policy
-    private let clock = ContinuousClock()
-    private var pairs: [String: PairRecord] = [:]
-    private var ipFailures: [String: [ContinuousClock.Instant]] = [:]
+    /// Whose failures count together: usernames are matched as the user
+    /// table matches them, whatever their case.
+    struct Pair: Sendable {
+        let username: String
+        let ip: String
 
-    init(policy: Policy = Policy()) {
+        init(username: String, ip: String) {
+            self.username = username.lowercased()
+            self.ip = ip
+        }
+    }
+
+    private let database: AppDatabase
+    private let policy: Policy
+
+    init(database: AppDatabase, policy: Policy = Policy()) {
+        self.database = database
         self.policy = policy
     }
 
-    /// Seconds the pair must still wait before its password is checked, or
-    /// nil when the attempt may proceed.
-    func retryAfter(username: String, ip: String) -> Int? {
-        let now = clock.now
-        guard let wait = remainingDelay(pair: Self.pairKey(username, ip), ip: ip, now: now), wait > .zero else {
-            return nil
-        }
-        return Self.seconds(wait)
+    /// Decides whether the pair may try now. An attempt let through counts
+    /// as a failure from that moment, in the same transaction as the check,
+    /// so that attempts racing each other (on one replica or several) get
+    /// no more free tries than one after another; ``recordSuccess`` takes
+    /// it back.
+    func admit(username: String, ip: String, now: Date = Date()) async throws -> Admission {
+        try await database.admitLogin(Pair(username: username, ip: ip), policy: policy, now: now)
     }
 
-    /// Records a wrong password. Returns the `Retry-After` to answer with
-    /// when the IP is past its budget (429 instead of 401), else nil.
-    func recordFailure(username: String, ip: String) -> Int? {
-        let now = clock.now
-        let key = Self.pairKey(username, ip)
-        var record = pairs[key].flatMap { now - $0.last < policy.window ? $0 : nil } ?? PairRecord(last: now)
-        record.failures += 1
-        record.last = now
-        pairs[key] = record
-        // Only the newest `failuresPerIP + 1` matter: the list stays bounded.
-        ipFailures[ip] = Array((recentIPFailures(ip, now: now) + [now]).suffix(policy.failuresPerIP + 1))
-        prune(now: now)
-        guard overBudget(ip, now: now) else { return nil }
-        return Self.seconds(max(remainingDelay(pair: key, ip: ip, now: now) ?? .zero, .seconds(1)))
+    /// Records that an admitted attempt's password was wrong. Returns the
+    /// `Retry-After` to answer with when the IP is past its budget (429
+    /// instead of 401), else nil.
+    func recordFailure(username: String, ip: String, now: Date = Date()) async throws -> Int? {
+        try await database.recordLoginFailure(Pair(username: username, ip: ip), policy: policy, now: now)
     }
 
     /// A correct password clears its pair; the IP's budget stays spent.
-    func recordSuccess(username: String, ip: String) {
-        pairs[Self.pairKey(username, ip)] = nil
+    func recordSuccess(username: String, ip: String) async throws {
+        try await database.clearLoginFailures(Pair(username: username, ip: ip))
     }
 
-    private func remainingDelay(pair key: String, ip: String, now: ContinuousClock.Instant) -> Duration? {
-        guard let record = pairs[key], now - record.last < policy.window else { return nil }
-        let free = overBudget(ip, now: now) ? 0 : policy.freeFailures
-        guard record.failures >= free else { return nil }
-        let doublings = min(record.failures - free, 30)
-        let delay = min(policy.firstDelay * (1 << doublings), policy.maxDelay)
-        return record.last + delay - now
-    }
-
-    private func overBudget(_ ip: String, now: ContinuousClock.Instant) -> Bool {
-        recentIPFailures(ip, now: now).count > policy.failuresPerIP
-    }
-
-    private func recentIPFailures(_ ip: String, now: ContinuousClock.Instant) -> [ContinuousClock.Instant] {
-        (ipFailures[ip] ?? []).filter { now - $0 < policy.window }
-    }
-
-    /// Forgets what the window no longer covers, so many addresses cannot
-    /// grow the tables without bound.
-    private func prune(now: ContinuousClock.Instant) {
-        guard pairs.count + ipFailures.count > 10_000 else { return }
-        pairs = pairs.filter { now - $0.value.last < policy.window }
-        ipFailures = ipFailures.compactMapValues { times in
-            let recent = times.filter { now - $0 < policy.window }
-            return recent.isEmpty ? nil : recent
+    /// Deletes what the window no longer covers, so that guesses from many
+    /// addresses cannot grow the tables without bound.
+    func forgetExpired(now: Date = Date()) async throws {
+        let cutoff = now.addingTimeInterval(-policy.window.timeInterval)
+        while true {
+            let batch = try await database.deleteLoginFailures(before: cutoff, limit: Self.pruneBatch)
+            if max(batch.pairs, batch.addresses) < Self.pruneBatch { return }
         }
     }
 
-    private static func pairKey(_ username: String, _ ip: String) -> String { username.lowercased() + "\u{0}" + ip }
+    /// Rows per pruning transaction: a burst of addresses expiring together
+    /// must not hold SQLite's one writer for long.
+    static let pruneBatch = 1_000
+}
 
-    private static func seconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
+extension LoginThrottle.Policy {
+    /// Seconds a pair with `failures` in the window, the last at `last`,
+    /// must still wait, or nil when it may try now.
+    func retryAfter(failures: Int, last: Date, addressOverBudget: Bool, now: Date) -> Int? {
+        let free = addressOverBudget ? 0 : freeFailures
+        guard failures >= free else { return nil }
+        let delay = min(firstDelay * (1 << min(failures - free, 30)), maxDelay)
+        // Replicas' clocks differ a little, and the store keeps milliseconds:
+        // neither may ask for more than the policy's delay.
+        let wait = min(delay - .seconds(now.timeIntervalSince(last)), delay)
+        guard wait > .zero else { return nil }
+        let (seconds, attoseconds) = wait.components
         return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
     }
 }

@@ -28,6 +28,9 @@ enum Migrations {
         migrator.registerMigration("v6-replicas") { db in
             try db.execute(sql: replicasSchema)
         }
+        migrator.registerMigration("v7-login-throttle") { db in
+            try db.execute(sql: loginThrottleSchema)
+        }
         return migrator
     }
 
@@ -509,5 +512,23 @@ enum Migrations {
         CREATE INDEX host_leases_replica ON host_leases(replica);
         CREATE INDEX host_leases_expiry ON host_leases(expires_at);
         ALTER TABLE notifications ADD COLUMN claimed_until DATETIME;
+        """
+
+    private static let loginThrottleSchema = """
+        CREATE TABLE login_failures (
+            username TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failed_at DATETIME NOT NULL,
+            PRIMARY KEY (username, ip)
+        );
+        CREATE INDEX login_failures_last ON login_failures(last_failed_at);
+        CREATE TABLE login_address_failures (
+            id INTEGER PRIMARY KEY,
+            ip TEXT NOT NULL,
+            failed_at DATETIME NOT NULL
+        );
+        CREATE INDEX login_address_failures_ip ON login_address_failures(ip, failed_at, id);
+        CREATE INDEX login_address_failures_time ON login_address_failures(failed_at);
         """
 }

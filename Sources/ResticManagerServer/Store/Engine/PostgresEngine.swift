@@ -59,6 +59,8 @@ final class PostgresEngine: StoreEngine {
                 return try await transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.serializationRetries {
                 attempt += 1
+                // Apart, at random, so transactions that collided do not collide again.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
             }
         }
     }
