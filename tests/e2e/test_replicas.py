@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -59,6 +60,32 @@ def sign_in(replica, password):
     return Client(replica, "admin", password)
 
 
+def agent_on_a_operator_on_b(replicas):
+    """A host whose agent's socket is on replica A, and an admin signed in to replica B."""
+    a, b = replicas
+    on_b = sign_in(b, a.admin_password)
+    host = enroll_host(on_b)
+    return on_b, host, Agent(a, host.agent_token)
+
+
+def expect_config(agent, repo_url, timeout=CROSS_REPLICA):
+    """The `config.update` with `repo_url`. Pushes signalled before the agent
+    connected may still arrive, late, with what was current then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        update = agent.expect("config.update", timeout=max(deadline - time.monotonic(), 0.01))["payload"]
+        if update["repo_url"] == repo_url:
+            return update
+
+
+def started_on_a(on_b, host, agent):
+    """A job queued through B, dispatched to the agent on A, and running."""
+    job = run_job(on_b, host.host_id)
+    assert agent.expect("command.run", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
+    agent_start_job(agent, job["id"])
+    return job
+
+
 def test_a_server_whose_key_is_not_the_stores_refuses_to_start(tmp_path):
     first = start_server(tmp_path)
     first.stop()
@@ -92,13 +119,8 @@ def test_a_session_made_on_one_replica_works_on_the_other(replicas):
 
 @needs_postgres
 def test_run_now_and_cancel_on_b_reach_the_agent_on_a(replicas):
-    a, b = replicas
-    on_b = sign_in(b, a.admin_password)
-    host = enroll_host(on_b)
-    agent = Agent(a, host.agent_token)
-    job = run_job(on_b, host.host_id)
-    assert agent.expect("command.run", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
-    agent_start_job(agent, job["id"])
+    on_b, host, agent = agent_on_a_operator_on_b(replicas)
+    job = started_on_a(on_b, host, agent)
     assert on_b.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
     assert agent.expect("command.cancel", timeout=CROSS_REPLICA)["payload"]["job_id"] == job["id"]
     agent.close()
@@ -106,15 +128,12 @@ def test_run_now_and_cancel_on_b_reach_the_agent_on_a(replicas):
 
 @needs_postgres
 def test_config_and_schedule_changes_on_b_reach_the_agent_on_a(replicas):
-    a, b = replicas
-    on_b = sign_in(b, a.admin_password)
-    host = enroll_host(on_b)
-    agent = Agent(a, host.agent_token)
-    password = b.remember_secret("the-new-repo-password")
+    on_b, host, agent = agent_on_a_operator_on_b(replicas)
+    password = on_b.server.remember_secret("the-new-repo-password")
     changed = on_b.put(f"/api/v1/hosts/{host.host_id}/config", json={"repo_url": "/srv/other", "repo_password": password})
     assert changed.status_code == 200, changed.text
-    update = agent.expect("config.update", timeout=CROSS_REPLICA)["payload"]
-    assert (update["repo_url"], update["repo_password"]) == ("/srv/other", password)
+    update = expect_config(agent, "/srv/other")
+    assert update["repo_password"] == password
     created = on_b.post(f"/api/v1/hosts/{host.host_id}/schedules",
                         json={"kind": "backup", "cron_expr": "0 3 * * *", "paths": ["/etc"]})
     assert created.status_code == 201, created.text
@@ -125,13 +144,8 @@ def test_config_and_schedule_changes_on_b_reach_the_agent_on_a(replicas):
 
 @needs_postgres
 def test_a_live_log_stream_on_b_shows_what_the_agent_on_a_sends(replicas):
-    a, b = replicas
-    on_b = sign_in(b, a.admin_password)
-    host = enroll_host(on_b)
-    agent = Agent(a, host.agent_token)
-    job = run_job(on_b, host.host_id)
-    agent.expect("command.run", timeout=CROSS_REPLICA)
-    agent_start_job(agent, job["id"])
+    on_b, host, agent = agent_on_a_operator_on_b(replicas)
+    job = started_on_a(on_b, host, agent)
     stream = SSEReader(on_b, f"/api/v1/jobs/{job['id']}/logs/stream")
     try:
         assert stream.response.status_code == 200
@@ -199,9 +213,7 @@ def test_two_replicas_starting_at_once_on_an_empty_store_both_serve(tmp_path):
 @needs_postgres
 def test_hosts_of_a_replica_that_died_go_offline_and_return_on_the_other(replicas):
     a, b = replicas
-    on_b = sign_in(b, a.admin_password)
-    host = enroll_host(on_b)
-    agent = Agent(a, host.agent_token)
+    on_b, host, agent = agent_on_a_operator_on_b(replicas)
     wait_for(lambda: get_host(on_b, host.host_id)["status"] == "online", message="online through A")
     a.process.kill()
     a.process.wait()
@@ -332,12 +344,8 @@ def test_replicas_recover_from_a_database_restart_without_losing_what_was_acked(
         b_dir.mkdir(mode=0o700)
         shutil.copy2(a.data_dir / "secret.key", b_dir / "secret.key")
         b = start_server(tmp_path, "--agent-offline-after", "30", "--database", database, env=env, data_dir=b_dir)
-        on_b = sign_in(b, a.admin_password)
-        host = enroll_host(on_b)
-        agent = Agent(a, host.agent_token)
-        job = run_job(on_b, host.host_id)
-        agent.expect("command.run", timeout=CROSS_REPLICA)
-        agent_start_job(agent, job["id"])
+        on_b, host, agent = agent_on_a_operator_on_b((a, b))
+        job = started_on_a(on_b, host, agent)
         for seq in (1, 2, 3):
             agent_log(agent, job["id"], seq, f"acked before the restart {seq}")
 
@@ -364,11 +372,9 @@ def test_replicas_recover_from_a_database_restart_without_losing_what_was_acked(
             assert on_b.put(f"/api/v1/hosts/{host.host_id}/config",
                             json={"repo_url": repo, "repo_password": "pw-after"}).status_code == 200
             try:
-                while True:
-                    if agent.expect("config.update", timeout=1)["payload"]["repo_url"] == repo:
-                        return True
+                return expect_config(agent, repo, timeout=1)
             except TimeoutError:
-                return False
+                return None
 
         wait_for(config_crosses, timeout=30, interval=0, message="A to hear B's signals again")
         assert on_b.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
