@@ -116,10 +116,11 @@ let package = Package(
         ),
         // Log-ingest and fleet benchmarks (scripts/bench-ingest, scripts/bench-fleet).
         // Links the server only for its migrator, which gives the baselines and
-        // the seeded fleet the very same schema, and the crypto module for the
-        // seeded agent tokens' hashes. Its simulated agents speak WebSocket
-        // through a minimal client of their own, so the load generator costs
-        // the machine little.
+        // the seeded fleet the very same schema on either engine, and the crypto
+        // module for the seeded agent tokens' hashes; postgres-nio for the
+        // PostgreSQL baselines, raw reads and scratch databases. Its simulated
+        // agents speak WebSocket through a minimal client of their own, so the
+        // load generator costs the machine little.
         .executableTarget(
             name: "restic-manager-bench",
             dependencies: [
@@ -127,6 +128,7 @@ let package = Package(
                 "ResticManagerServer",
                 "ResticManagerCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "BenchSupport",
             ]

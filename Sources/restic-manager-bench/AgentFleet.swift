@@ -10,7 +10,8 @@ struct AgentFleet {
     let agents: [EnrolledAgent]
     let window: Int
 
-    func stream(for duration: Duration) async throws -> ScenarioResult {
+    /// `engine`: the store the server runs on, for the result's row.
+    func stream(for duration: Duration, engine: Engine) async throws -> ScenarioResult {
         let gate = StartGate(parties: agents.count)
         let finished = try await withThrowingTaskGroup(of: AgentTally.self) { group in
             for agent in agents {
@@ -35,7 +36,8 @@ struct AgentFleet {
         let lines = finished.reduce(0) { $0 + $1.lines }
         let acks = finished.reduce(0) { $0 + $1.acks }
         progress("\(acks) acks, \(lines / max(1, acks)) lines per server transaction on average")
-        return ScenarioResult(scenario: .webSocket, agents: agents.count, lines: lines, duration: end - start)
+        return ScenarioResult(
+            engine: engine, scenario: .webSocket, agents: agents.count, lines: lines, duration: end - start)
     }
 }
 

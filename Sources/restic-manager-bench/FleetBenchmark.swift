@@ -7,7 +7,9 @@ import ResticManagerServer
 /// SPEC §12 on one machine (issue #12): a seeded fleet of hosts, jobs and
 /// log lines, the real release server on it with every agent connected and
 /// idle, and then page and API latencies beside raw reads of the same rows,
-/// the idle fleet's CPU and memory, and log ingest beside raw inserts.
+/// the idle fleet's CPU and memory, and log ingest beside raw inserts. With
+/// `--database`, the same fleet copied into PostgreSQL is measured the same
+/// way after SQLite, each engine against its own raw reads and inserts.
 struct FleetBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
@@ -56,6 +58,8 @@ struct FleetBenchmark: AsyncParsableCommand {
     @Option(help: "Keep the seeded data dir here instead of a temporary one.")
     var dataDir: String?
 
+    @OptionGroup var postgres: PostgresOptions
+
     func validate() throws {
         guard hosts > ingestAgents, ingestAgents >= 1 else {
             throw ValidationError("--hosts must be larger than --ingest-agents (at least 1)")
@@ -69,6 +73,7 @@ struct FleetBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let binary = try ServerProcess.binary(serverBinary)
+        let postgresServer = try await postgres.server()
         // 10,000 sockets need more than the usual soft limit of 1,024; the
         // server started below inherits the raised one (and raises its own).
         let limit = FileDescriptorLimit.raiseToHard()
@@ -83,25 +88,64 @@ struct FleetBenchmark: AsyncParsableCommand {
         let dataDirectory = dataDir.map { URL(fileURLWithPath: $0) } ?? workDirectory.appendingPathComponent("data")
         try FileManager.default.createDirectory(
             at: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { if dataDir == nil { try? FileManager.default.removeItem(at: workDirectory) } }
-        let databasePath = dataDirectory.appendingPathComponent("restic-manager.sqlite").path
+        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let sqlite = StoreLocation(dataDirectory: dataDirectory.path)
 
         progress("seeding \(hosts) hosts, \(jobs) jobs, \(logLines) log lines")
         let seedStart = ContinuousClock.now
-        let fleet = try FleetSeeder(databasePath: databasePath, hosts: hosts, jobs: jobs, logLines: logLines).seed()
-        let seedTime = ContinuousClock.now - seedStart
-        let seedSeconds = String(format: "%.1f s", seedTime.inSeconds)
+        let fleet = try FleetSeeder(databasePath: sqlite.sqlitePath, hosts: hosts, jobs: jobs, logLines: logLines).seed()
+        let seedSeconds = String(format: "%.1f s", (ContinuousClock.now - seedStart).inSeconds)
         progress("seeded in \(seedSeconds)")
 
+        var seeding = "seeded in \(seedSeconds)"
+        let runs: [FleetRun]
+        if let postgresServer {
+            runs = try await postgresServer.withFreshDatabase("fleet") { url in
+                // Before SQLite's server runs, whose retention sweep and
+                // alerts change the file: both engines start from the same rows.
+                progress("copying the seeded fleet into PostgreSQL (restic-manager-server migrate-to)")
+                let copyStart = ContinuousClock.now
+                try await ServerProcess.migrate(binary: binary, dataDirectory: sqlite.dataDirectory, into: url)
+                seeding += String(format: ", copied into PostgreSQL in %.1f s", (ContinuousClock.now - copyStart).inSeconds)
+                // Its data dir holds only the secret key the server makes at first start.
+                let postgresData = workDirectory.appendingPathComponent("postgres-data")
+                try FileManager.default.createDirectory(
+                    at: postgresData, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let postgresStore = StoreLocation(dataDirectory: postgresData.path, postgres: url)
+                return [
+                    try await measure(sqlite, fleet: fleet, binary: binary),
+                    try await measure(postgresStore, fleet: fleet, binary: binary),
+                ]
+            }
+        } else {
+            runs = [try await measure(sqlite, fleet: fleet, binary: binary)]
+        }
+
+        print("Fleet: \(hosts) hosts, \(jobs) jobs, \(logLines) log lines; \(seeding)\n")
+        print(FleetReport.render(runs: runs))
+        print("\nLog ingest into the seeded store:\n")
+        let table = ResultTable(results: runs.flatMap { [$0.ingestBaseline, $0.ingest] })
+        print(table.render())
+        for run in runs {
+            let share = table.percentOfBaseline(run.ingest)
+            print(
+                "\(run.engine.rawValue) target ≥ 50 % of raw inserts: \(String(format: "%.0f", share)) %, "
+                    + (share >= 50 ? "met" : "MISSED"))
+        }
+    }
+
+    /// The server on `store` with the idle fleet connected: its idle cost,
+    /// then the probes, then log ingest; after it stops, the raw inserts.
+    private func measure(_ store: StoreLocation, fleet: FleetSeeder.Fleet, binary: URL) async throws -> FleetRun {
+        let engine = store.engine.rawValue
         let ingestHosts = Array(fleet.agents.prefix(ingestAgents))
         let idleHosts = Array(fleet.agents.dropFirst(ingestAgents))
         let addresses = (0..<sourceAddresses).map { "127.0.0.\($0 + 2)" }
-        let (probes, idle, ingest) = try await ServerProcess.withRunningServer(
-            binary: binary, dataDirectory: dataDirectory
-        ) { server in
+        let ingestDuration = Duration.milliseconds(Int64(ingestSeconds * 1000))
+        let (probes, idle, ingest) = try await ServerProcess.withRunningServer(binary: binary, store: store) { server in
             let admin = try await AdminAPI.signIn(baseURL: server.baseURL, password: server.adminPassword)
             let residentBefore = residentBytes(ofProcess: server.pid)
-            progress("connecting \(idleHosts.count) idle agents from \(max(1, addresses.count)) source address(es)")
+            progress("\(engine): connecting \(idleHosts.count) idle agents from \(max(1, addresses.count)) source address(es)")
             let connectStart = ContinuousClock.now
             let idleFleet = try await onOwnThread {
                 try IdleFleet.connect(url: server.webSocketURL, agents: idleHosts, sourceAddresses: addresses, parallel: 16)
@@ -110,10 +154,10 @@ struct FleetBenchmark: AsyncParsableCommand {
             defer { idleFleet.stop() }
             // The connect storm pokes the alert evaluator thousands of
             // times; its passes and their writes are over after one interval.
-            progress("connected in \(ContinuousClock.now - connectStart); settling \(settleSeconds) s")
+            progress("\(engine): connected in \(ContinuousClock.now - connectStart); settling \(settleSeconds) s")
             try await Task.sleep(for: .seconds(settleSeconds))
 
-            progress("idle fleet: measuring the server's CPU for \(idleSeconds) s")
+            progress("\(engine): idle fleet: measuring the server's CPU for \(idleSeconds) s")
             let cpuBefore = server.cpuTime() ?? .zero
             let idleStart = ContinuousClock.now
             try await Task.sleep(for: .seconds(idleSeconds))
@@ -124,41 +168,42 @@ struct FleetBenchmark: AsyncParsableCommand {
                 cpu: (server.cpuTime() ?? .zero) - cpuBefore, residentBytes: residentBytes(ofProcess: server.pid),
                 residentBytesBeforeFleet: residentBefore, closedByServer: idleFleet.closedByServer)
 
-            let reader = try DatabaseQueue(path: databasePath, configuration: readOnly())
-            var probes: [ProbeResult] = []
             let sampleHost = idleHosts[idleHosts.count / 2]
-            for probe in FleetProbe.fleetProbes(
-                hostID: sampleHost.hostID, jobID: fleet.sampleJobID, hostQuery: String(sampleHost.hostname.prefix(10)))
-            {
-                progress("timing \(probe.path)")
-                probes.append(try await measure(probe, admin: admin, reader: reader))
+            let probes = try await RawReader.with(store) { reader in
+                var probes: [ProbeResult] = []
+                for probe in FleetProbe.fleetProbes(
+                    hostID: sampleHost.hostID, jobID: fleet.sampleJobID, hostQuery: String(sampleHost.hostname.prefix(10)))
+                {
+                    progress("\(engine): timing \(probe.path)")
+                    probes.append(try await measure(probe, admin: admin, reader: reader))
+                }
+                return probes
             }
 
-            progress("ingest: \(ingestAgents) agent(s) streaming log lines for \(ingestSeconds) s")
+            progress("\(engine): ingest: \(ingestAgents) agent(s) streaming log lines for \(ingestSeconds) s")
             let serverCPUBefore = server.cpuTime()
             var ingest = try await AgentFleet(webSocketURL: server.webSocketURL, agents: ingestHosts, window: 2000)
-                .stream(for: .milliseconds(Int64(ingestSeconds * 1000)))
+                .stream(for: ingestDuration, engine: store.engine)
             if let before = serverCPUBefore, let after = server.cpuTime() { ingest.serverCPU = after - before }
             return (probes, idle, ingest)
         }
-        progress("ingest baseline: raw batched inserts into the seeded file")
+        progress("\(engine): ingest baseline: raw batched inserts into the seeded store")
         let benchCPUBefore = CPUClock.ownTime()
-        var baseline = try BaselineInserter(path: databasePath, jobCount: ingestAgents, batchSize: 512)
-            .run(for: .milliseconds(Int64(ingestSeconds * 1000)))
+        var baseline = try await BaselineInserter(store: store, jobCount: ingestAgents, batchSize: 512)
+            .run(for: ingestDuration)
         baseline.benchCPU = CPUClock.ownTime() - benchCPUBefore
-
-        print("Fleet: \(hosts) hosts, \(jobs) jobs, \(logLines) log lines; seeded in \(seedSeconds)\n")
-        print(FleetReport.render(probes: probes, idle: idle))
-        print("\nLog ingest into the seeded database:\n")
-        print(ResultTable(results: [baseline, ingest], baseline: baseline).render())
-        let share = ingest.linesPerSecond / baseline.linesPerSecond * 100
-        print("target ≥ 50 % of raw inserts: \(String(format: "%.0f", share)) %, \(share >= 50 ? "met" : "MISSED")")
+        return FleetRun(engine: store.engine, probes: probes, idle: idle, ingestBaseline: baseline, ingest: ingest)
     }
 
     /// The URL's times against the server (status first: a 400 is reported,
-    /// not timed) and the raw read's against the file.
-    private func measure(_ probe: FleetProbe, admin: AdminAPI, reader: DatabaseQueue) async throws -> ProbeResult {
-        let raw = try timeRawRead(probe, reader: reader)
+    /// not timed) and the raw read's against the store.
+    private func measure(_ probe: FleetProbe, admin: AdminAPI, reader: RawReader) async throws -> ProbeResult {
+        var raw = LatencySample()
+        for round in 0..<(warmUp + requests) {
+            let start = ContinuousClock.now
+            try await reader.read(probe.rawRead)
+            if round >= warmUp { raw.record(ContinuousClock.now - start) }
+        }
         let (status, _) = try await admin.get(probe.path)
         guard status == 200 else { return ProbeResult(probe: probe, server: nil, raw: raw, status: status) }
         // A page that takes seconds (the fleet page before issue #12) would
@@ -178,23 +223,5 @@ struct FleetBenchmark: AsyncParsableCommand {
             }
         }
         return ProbeResult(probe: probe, server: server, raw: raw, status: status)
-    }
-
-    /// Synchronous, so GRDB's blocking read runs on this thread: no queue
-    /// hop is timed with the SQL.
-    private func timeRawRead(_ probe: FleetProbe, reader: DatabaseQueue) throws -> LatencySample {
-        var raw = LatencySample()
-        for round in 0..<(warmUp + requests) {
-            let start = ContinuousClock.now
-            try reader.read { try probe.baseline($0) }
-            if round >= warmUp { raw.record(ContinuousClock.now - start) }
-        }
-        return raw
-    }
-
-    private func readOnly() -> Configuration {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return configuration
     }
 }

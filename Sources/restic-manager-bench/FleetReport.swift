@@ -51,43 +51,61 @@ struct IdleCost: Sendable {
     }
 }
 
-/// The fleet benchmark's tables, with issue #12's targets marked.
+/// One engine's measurements of the seeded fleet.
+struct FleetRun: Sendable {
+    let engine: Engine
+    let probes: [ProbeResult]
+    let idle: IdleCost
+    let ingestBaseline: ScenarioResult
+    let ingest: ScenarioResult
+}
+
+/// The fleet benchmark's tables, with issue #12's targets marked; each
+/// engine's row beside the other's, each against its own raw reads.
 enum FleetReport {
-    static func render(probes: [ProbeResult], idle: IdleCost) -> String {
+    static func render(runs: [FleetRun]) -> String {
         var lines = [
-            "| what | URL | n | p50 ms | p99 ms | raw p50 ms | raw p99 ms | p99 / raw | target | |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+            "| what | engine | URL | n | p50 ms | p99 ms | raw p50 ms | raw p99 ms | p99 / raw | target | |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
         ]
-        for result in probes {
-            let raw = result.raw
-            let target = result.probe.target?.description ?? "-"
-            guard let server = result.server else {
+        let probes = runs.first?.probes.indices ?? 0..<0
+        for index in probes {
+            for run in runs {
+                let result = run.probes[index]
+                let raw = result.raw
+                let target = result.probe.target?.description ?? "-"
+                let what = "| \(result.probe.label) | \(run.engine.rawValue) | `\(result.probe.path)` |"
+                guard let server = result.server else {
+                    lines.append(
+                        "\(what) 0 | HTTP \(result.status) | | \(format(raw.percentile(0.5))) | "
+                            + "\(format(raw.percentile(0.99))) | | \(target) | \(result.verdict) |")
+                    continue
+                }
+                let ratio = server.percentile(0.99) / raw.percentile(0.99)
                 lines.append(
-                    "| \(result.probe.label) | `\(result.probe.path)` | 0 | HTTP \(result.status) | | "
-                        + "\(format(raw.percentile(0.5))) | \(format(raw.percentile(0.99))) | | \(target) | \(result.verdict) |")
-                continue
+                    "\(what) \(server.count) | \(format(server.percentile(0.5))) | \(format(server.percentile(0.99))) | "
+                        + "\(format(raw.percentile(0.5))) | \(format(raw.percentile(0.99))) | "
+                        + "\(String(format: "%.1f×", ratio)) | \(target) | \(result.verdict) |")
             }
-            let ratio = server.percentile(0.99) / raw.percentile(0.99)
-            lines.append(
-                "| \(result.probe.label) | `\(result.probe.path)` | \(server.count) | \(format(server.percentile(0.5))) | "
-                    + "\(format(server.percentile(0.99))) | \(format(raw.percentile(0.5))) | "
-                    + "\(format(raw.percentile(0.99))) | \(String(format: "%.1f×", ratio)) | \(target) | \(result.verdict) |")
         }
-        let mib = Double(idle.residentBytes) / 1_048_576
-        let perAgent = Double(idle.residentBytes - idle.residentBytesBeforeFleet) / Double(max(1, idle.agents)) / 1024
-        lines += [
-            "",
-            "| idle fleet | value | target | |",
-            "|---|---:|---|---|",
-            "| \(idle.agents) agents, CPU over \(Int(idle.seconds)) s | \(String(format: "%.2f", idle.percentOfCore)) % of a core "
-                + "| ≤ 3 % | \(idle.percentOfCore <= 3 ? "met" : "MISSED") |",
-            "| RSS | \(String(format: "%.0f", mib)) MiB | ≤ 1024 MiB | \(mib <= 1024 ? "met" : "MISSED") |",
-            "| RSS per agent (fleet's share) | \(String(format: "%.1f", perAgent)) KiB | | |",
-            "| sockets the server closed | \(idle.closedByServer) | 0 | \(idle.closedByServer == 0 ? "met" : "MISSED") |",
-            "",
-            "Raw reads (plain GRDB on the same file, no server):",
-        ]
-        lines += probes.map { "- \($0.probe.label): \($0.probe.sameRows)" }
+        lines += ["", "| idle fleet | engine | value | target | |", "|---|---|---:|---|---|"]
+        for run in runs {
+            let idle = run.idle
+            let engine = run.engine.rawValue
+            let mib = Double(idle.residentBytes) / 1_048_576
+            let perAgent = Double(idle.residentBytes - idle.residentBytesBeforeFleet) / Double(max(1, idle.agents)) / 1024
+            lines += [
+                "| \(idle.agents) agents, CPU over \(Int(idle.seconds)) s | \(engine) | "
+                    + "\(String(format: "%.2f", idle.percentOfCore)) % of a core | ≤ 3 % | "
+                    + "\(idle.percentOfCore <= 3 ? "met" : "MISSED") |",
+                "| RSS | \(engine) | \(String(format: "%.0f", mib)) MiB | ≤ 1024 MiB | \(mib <= 1024 ? "met" : "MISSED") |",
+                "| RSS per agent (fleet's share) | \(engine) | \(String(format: "%.1f", perAgent)) KiB | | |",
+                "| sockets the server closed | \(engine) | \(idle.closedByServer) | 0 | "
+                    + "\(idle.closedByServer == 0 ? "met" : "MISSED") |",
+            ]
+        }
+        lines += ["", "Raw reads (plain SQL on the same store, no server; the same statements on both engines):"]
+        lines += (runs.first?.probes ?? []).map { "- \($0.probe.label): \($0.probe.sameRows)" }
         return lines.joined(separator: "\n")
     }
 

@@ -8,6 +8,7 @@ struct ScenarioResult: Sendable {
         case webSocket = "websocket → server"
     }
 
+    var engine: Engine
     var scenario: Scenario
     var agents: Int
     var lines: Int
@@ -27,25 +28,36 @@ struct ScenarioResult: Sendable {
     }
 }
 
-/// The fixed-width table the benchmark prints.
+/// The fixed-width table the benchmark prints. Each row's share is of its
+/// own engine's baseline, measured in the same run: the engines differ in
+/// kind, and this machine's speed drifts between runs.
 struct ResultTable {
     let results: [ScenarioResult]
-    let baseline: ScenarioResult
+
+    var engines: [Engine] { Engine.allCases.filter { engine in results.contains { $0.engine == engine } } }
+
+    /// `result`'s lines/s in percent of its engine's baseline.
+    func percentOfBaseline(_ result: ScenarioResult) -> Double {
+        guard let baseline = results.first(where: { $0.engine == result.engine && $0.scenario == .baseline }) else {
+            return .nan
+        }
+        return result.linesPerSecond / baseline.linesPerSecond * 100
+    }
 
     func render() -> String {
         let header = [
-            "scenario", "agents", "lines", "seconds", "lines/s", "% of baseline", "server CPU µs/line",
-            "bench CPU µs/line",
+            "engine", "scenario", "agents", "lines", "seconds", "lines/s", "% of engine's baseline",
+            "server CPU µs/line", "bench CPU µs/line",
         ]
         let rows = results.map { result in
             [
-                result.scenario.rawValue, "\(result.agents)", grouped(Double(result.lines)),
+                result.engine.rawValue, result.scenario.rawValue, "\(result.agents)", grouped(Double(result.lines)),
                 String(format: "%.2f", result.seconds), grouped(result.linesPerSecond),
-                String(format: "%.1f %%", result.linesPerSecond / baseline.linesPerSecond * 100),
+                String(format: "%.1f %%", percentOfBaseline(result)),
                 result.microsecondsPerLine(result.serverCPU), result.microsecondsPerLine(result.benchCPU),
             ]
         }
-        return TextTable(header: header, rows: rows, textColumns: 1).render()
+        return TextTable(header: header, rows: rows, textColumns: 2).render()
     }
 
     private func grouped(_ value: Double) -> String {

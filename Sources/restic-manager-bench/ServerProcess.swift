@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ResticManagerServer
 import Synchronization
 
 /// The real `restic-manager-server serve` as a child process on a free port.
@@ -26,19 +27,19 @@ struct ServerProcess: Sendable {
     /// CPU time the server used so far; nil where /proc is missing.
     func cpuTime() -> Duration? { CPUClock.time(ofProcess: pid) }
 
-    /// Starts the server on a fresh data dir, runs `body` while it serves,
-    /// then stops it with SIGTERM (its graceful shutdown) whatever happened.
+    /// Starts the server on `store`, runs `body` while it serves, then
+    /// stops it with SIGTERM (its graceful shutdown) whatever happened.
     static func withRunningServer<Result: Sendable>(
         binary: URL,
-        dataDirectory: URL,
+        store: StoreLocation,
         _ body: (ServerProcess) async throws -> Result
     ) async throws -> Result {
         let process = Process()
         process.executableURL = binary
         // `notice` keeps the `listening` line and drops per-connection chatter.
-        process.arguments = [
-            "serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "notice",
-        ]
+        process.arguments =
+            ["serve", "--listen", "127.0.0.1:0", "--log-level", "notice"] + storeArguments(store)
+        process.environment = environment(store)
         let stdoutPipe = Pipe()
         let stderrPipe = Pipe()
         process.standardOutput = stdoutPipe
@@ -63,6 +64,37 @@ struct ServerProcess: Sendable {
             await stop(process, exited: exited)
             throw error
         }
+    }
+
+    /// Runs `restic-manager-server migrate-to`: the SQLite file of
+    /// `dataDirectory` copied into the empty PostgreSQL database of `target`,
+    /// with the server's own copy. Its report goes to stderr, beside the
+    /// bench's progress.
+    static func migrate(binary: URL, dataDirectory: String, into target: PostgresURL) async throws {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["migrate-to"] + storeArguments(StoreLocation(dataDirectory: dataDirectory, postgres: target))
+        process.environment = environment(StoreLocation(dataDirectory: dataDirectory, postgres: target))
+        process.standardOutput = FileHandle.standardError
+        let exited = ProcessExit()
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        await exited.wait()
+        guard process.terminationStatus == 0 else {
+            throw BenchError.store("restic-manager-server migrate-to exited with \(process.terminationStatus)")
+        }
+    }
+
+    /// The password goes in `PGPASSWORD`, never in the arguments, which
+    /// anyone on the machine can read.
+    private static func storeArguments(_ store: StoreLocation) -> [String] {
+        ["--data-dir", store.dataDirectory] + (store.postgres.map { ["--database", $0.description] } ?? [])
+    }
+
+    private static func environment(_ store: StoreLocation) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        if let password = store.postgres?.password { environment["PGPASSWORD"] = password }
+        return environment
     }
 
     private static func waitUntilReady(

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import datetime
 import re
-import sqlite3
 import threading
 import uuid
 
 import requests
 
-from conftest import Client, EnrolledHost, HTTPVerbs, Server, handshake_status
+from conftest import Client, EnrolledHost, HTTPVerbs, Server, handshake_status, store_execute
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -173,13 +172,8 @@ def run_job(client, host_id: str, **fields) -> dict:
 
 def db_execute(server: Server, sql: str, arguments=()) -> int:
     """Changes the live database directly, for states the API cannot reach
-    quickly (an expired token). SQLite in WAL mode allows this next to the server."""
-    connection = sqlite3.connect(server.data_dir / "restic-manager.sqlite", timeout=10)
-    try:
-        with connection:
-            return connection.execute(sql, arguments).rowcount
-    finally:
-        connection.close()
+    quickly (an expired token); on either engine (`conftest.store_execute`)."""
+    return store_execute(server.data_dir, sql, arguments)
 
 
 class SSEReader:

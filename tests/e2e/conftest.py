@@ -3,6 +3,11 @@
 Every test talks to the real `restic-manager-server` binary over real
 sockets, with a fresh data dir (real SQLite file) per server. Nothing is
 mocked. Helpers wait on conditions with deadlines; nothing sleeps and hopes.
+
+With `RM_E2E_POSTGRES=postgres://USER:PASSWORD@HOST:PORT/DB` (the URL
+`scripts/scratch-postgres start` prints) the same tests run on PostgreSQL:
+every data dir gets a fresh database of its own on that server, and every
+server and `user` command on that data dir is pointed at it (SPEC §12).
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
@@ -23,6 +29,167 @@ from websockets.sync.client import connect
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("RM_SERVER_BIN", ROOT / ".build" / "debug" / "restic-manager-server"))
+
+
+# ---------------------------------------------------------------------------
+# The store's engine: SQLite in the data dir, or PostgreSQL (RM_E2E_POSTGRES).
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """The PostgreSQL server of RM_E2E_POSTGRES, where each data dir gets a database."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    admin_database: str
+
+    @classmethod
+    def from_url(cls, url: str) -> "PostgresServer":
+        parts = urllib.parse.urlsplit(url)
+        assert parts.scheme in ("postgres", "postgresql") and parts.username and parts.password and parts.hostname, \
+            "RM_E2E_POSTGRES must be postgres://USER:PASSWORD@HOST:PORT/DB (scripts/scratch-postgres start)"
+        return cls(parts.hostname, parts.port or 5432, urllib.parse.unquote(parts.username),
+                   urllib.parse.unquote(parts.password), parts.path.lstrip("/") or "postgres")
+
+    def url(self, database: str) -> str:
+        """The URL a server is given: the password never goes in it, only into PGPASSWORD."""
+        return f"postgres://{urllib.parse.quote(self.user)}@{self.host}:{self.port}/{database}?sslmode=disable"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSWORD": self.password}
+
+    def psql(self, database: str, script: str, *flags: str, timeout: float = 60) -> str:
+        """Runs `script` through psql on `database`; returns its output, fails the test on any error."""
+        result = subprocess.run(
+            ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", self.host, "-p", str(self.port), "-U", self.user,
+             "-d", database, *flags], input=script, capture_output=True, text=True, env=self.env(), timeout=timeout)
+        assert result.returncode == 0, f"psql on {database} failed: {result.stderr}"
+        return result.stdout
+
+
+POSTGRES = PostgresServer.from_url(os.environ["RM_E2E_POSTGRES"]) if os.environ.get("RM_E2E_POSTGRES") else None
+ON_POSTGRES = POSTGRES is not None
+
+
+def sqlite_only(reason: str):
+    """Marks a test that needs the SQLite file itself, which PostgreSQL runs do not have."""
+    return pytest.mark.skipif(ON_POSTGRES, reason=f"SQLite only: {reason}")
+
+
+# Data dir (resolved) -> its database. A server restarted on a data dir, and
+# the `user` commands on it, must find the store the first start made.
+_databases: dict[pathlib.Path, str] = {}
+
+
+def database_for(data_dir: pathlib.Path) -> str | None:
+    """The PostgreSQL database of `data_dir` (made on first use), or None on SQLite."""
+    if POSTGRES is None:
+        return None
+    key = pathlib.Path(data_dir).resolve()
+    if key not in _databases:
+        # Random, not derived from the path: the same cluster may serve several
+        # runs, and a test's first start must find an empty store.
+        name = f"e2e_{uuid.uuid4().hex}"
+        POSTGRES.psql(POSTGRES.admin_database, f'CREATE DATABASE "{name}";\n', "-q")
+        _databases[key] = name
+    return _databases[key]
+
+
+def server_command(*args: str) -> tuple[list[str], dict[str, str] | None]:
+    """The argv and environment that run the server binary with `args`.
+
+    On PostgreSQL, a `--data-dir DIR` also gets `--database` for DIR's
+    database, with the password in the environment (never in argv, which
+    any process list shows), unless `args` already name a database."""
+    argv = [str(BINARY), *args]
+    if POSTGRES is None or "--data-dir" not in args or any(a.startswith("--database") for a in args):
+        return argv, None
+    data_dir = pathlib.Path(args[args.index("--data-dir") + 1])
+    return [*argv, "--database", POSTGRES.url(database_for(data_dir))], POSTGRES.env()
+
+
+def _sql_literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # standard_conforming_strings is on (set below): only quotes need doubling.
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _postgres_script(sql: str, arguments) -> str:
+    pieces = sql.split("?")
+    assert len(pieces) == len(arguments) + 1, f"{len(arguments)} arguments for {len(pieces) - 1} placeholders: {sql}"
+    bound = pieces[0] + "".join(_sql_literal(value) + piece for value, piece in zip(arguments, pieces[1:]))
+    # The store's times are UTC text; UTC keeps any the database computes comparable to them.
+    return f"SET standard_conforming_strings = on;\nSET TIME ZONE 'UTC';\n{bound};\n"
+
+
+def store_execute(data_dir: pathlib.Path, sql: str, arguments=()) -> int:
+    """Changes the store of `data_dir` directly, on either engine; returns the rows changed.
+
+    For states the API cannot reach quickly (an expired token). SQL written
+    for both engines, with `?` placeholders (none inside string literals)."""
+    if POSTGRES is None:
+        import sqlite3
+        # WAL mode lets this in next to a running server.
+        connection = sqlite3.connect(pathlib.Path(data_dir) / "restic-manager.sqlite", timeout=10)
+        try:
+            with connection:
+                return connection.execute(sql, arguments).rowcount
+        finally:
+            connection.close()
+    output = POSTGRES.psql(database_for(data_dir), _postgres_script(sql, arguments))
+    tag = output.strip().splitlines()[-1].split()  # "UPDATE 2", "DELETE 0", "INSERT 0 1"
+    return int(tag[-1])
+
+
+def store_query(data_dir: pathlib.Path, sql: str, arguments=()) -> list[tuple]:
+    """Reads the store of `data_dir` directly, on either engine: rows as tuples.
+
+    On PostgreSQL the rows travel as JSON, so numbers stay numbers, as they
+    do from sqlite3."""
+    if POSTGRES is None:
+        import sqlite3
+        connection = sqlite3.connect(f"file:{pathlib.Path(data_dir) / 'restic-manager.sqlite'}?mode=ro", uri=True,
+                                     timeout=10)
+        try:
+            return connection.execute(sql, arguments).fetchall()
+        finally:
+            connection.close()
+    script = _postgres_script(f"SELECT coalesce(json_agg(row_to_json(r)), '[]') FROM ({sql}) r", arguments)
+    output = POSTGRES.psql(database_for(data_dir), script, "-At", "-q")
+    return [tuple(row.values()) for row in json.loads(output.strip().splitlines()[-1])]
+
+
+def _bytea_contents(dump: bytes) -> bytes:
+    """The bytes of every BYTEA value in a pg_dump, which writes them as hex (\\x…)."""
+    return b"\n".join(bytes.fromhex(m.group(1).decode()) for m in re.finditer(rb"\\\\x((?:[0-9a-f]{2})+)", dump))
+
+
+def store_files(server: "Server") -> dict[pathlib.Path, bytes]:
+    """Everything the server wrote down: its data dir's files and, on
+    PostgreSQL, a dump of its database (as a file beside the data dir), with
+    the BYTEA values decoded, so a secret stored in clear shows in either."""
+    files = {path: path.read_bytes() for path in server.data_dir.rglob("*") if path.is_file()}
+    if server.database is not None:
+        result = subprocess.run(
+            ["pg_dump", "--no-owner", "-h", POSTGRES.host, "-p", str(POSTGRES.port), "-U", POSTGRES.user,
+             server.database], capture_output=True, env=POSTGRES.env(), timeout=120)
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+        dump = server.data_dir.parent / f"{server.database}.pg_dump.sql"
+        dump.write_bytes(result.stdout)
+        files[dump] = result.stdout + b"\n" + _bytea_contents(result.stdout)
+    return files
+
+
+def holds_the_store(path: pathlib.Path) -> bool:
+    """Whether `path` (from `store_files`) is where the store's rows are."""
+    return path.name.startswith("restic-manager.sqlite") or path.name.endswith(".pg_dump.sql")
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, message="condition"):
@@ -55,6 +222,8 @@ class Server:
     process: subprocess.Popen
     base_url: str
     admin_password: str | None
+    # The PostgreSQL database the server stores in; None on SQLite.
+    database: str | None = None
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -83,8 +252,11 @@ class Server:
         return self.process.returncode
 
 
-def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Path | None = None) -> Server:
-    """Starts the binary on a free port and waits until it serves /healthz."""
+def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Path | None = None,
+                 env: dict[str, str] | None = None) -> Server:
+    """Starts the binary on a free port and waits until it serves /healthz.
+
+    `env` adds to the server's environment."""
     assert BINARY.exists(), f"{BINARY} is missing: run `swift build` first"
     data_dir = data_dir or tmp_path / "data"
     run_id = uuid.uuid4().hex[:8]
@@ -94,11 +266,9 @@ def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Pat
     # /usr/share/restic-manager-server/packages must not change answers.
     if "--packages-dir" not in extra_args:
         extra_args = (*extra_args, "--packages-dir", str(tmp_path / "no-packages"))
-    process = subprocess.Popen(
-        [str(BINARY), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra_args],
-        stdout=open(stdout_path, "wb"),
-        stderr=open(stderr_path, "wb"),
-    )
+    argv, store_env = server_command("serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0", *extra_args)
+    process = subprocess.Popen(argv, stdout=open(stdout_path, "wb"), stderr=open(stderr_path, "wb"),
+                               env={**(store_env or os.environ), **env} if env else store_env)
 
     def listening_url():
         if process.poll() is not None:
@@ -119,9 +289,12 @@ def start_server(tmp_path: pathlib.Path, *extra_args: str, data_dir: pathlib.Pat
     stderr = wait_for(lambda: (stderr_path.read_text(),) if data_dir.exists() else None, timeout=5,
                       message="stderr")[0]
     match = re.search(r"created user admin with password (\S+)", stderr)
-    server = Server(data_dir, stdout_path, stderr_path, process, base_url, match.group(1) if match else None)
+    server = Server(data_dir, stdout_path, stderr_path, process, base_url, match.group(1) if match else None,
+                    database_for(data_dir) if store_env is not None else None)
     if server.admin_password:
         server.remember_secret(server.admin_password)
+    if store_env is not None:
+        server.remember_secret(POSTGRES.password)
     return server
 
 

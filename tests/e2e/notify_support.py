@@ -23,7 +23,6 @@ import hmac
 import json
 import pathlib
 import socket
-import sqlite3
 import ssl
 import subprocess
 import threading
@@ -36,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from api_support import assert_api_shape, assert_list, parse_time
-from conftest import Server, now_rfc3339, start_server, wait_for
+from conftest import Server, now_rfc3339, start_server, store_query, wait_for
 
 RULES = ("backup_missed", "backup_stale", "job_failed", "host_offline", "check_failed", "schedule_pending",
          "repo_locked")
@@ -83,12 +82,8 @@ def sqlite_time(moment: datetime.datetime) -> str:
 
 
 def db_query(server: Server, sql: str, arguments=()) -> list[tuple]:
-    """Reads the live database (WAL mode allows a reader next to the server)."""
-    connection = sqlite3.connect(f"file:{server.data_dir / 'restic-manager.sqlite'}?mode=ro", uri=True, timeout=10)
-    try:
-        return connection.execute(sql, arguments).fetchall()
-    finally:
-        connection.close()
+    """Reads the live database, on either engine (`conftest.store_query`)."""
+    return store_query(server.data_dir, sql, arguments)
 
 
 def assert_stays(predicate, seconds: float, interval: float = 0.1, message: str = "condition", agent=None) -> None:

@@ -6,7 +6,7 @@ that authenticated over STARTTLS and a wrong one that was refused, secrets
 in refused requests, a ping URL that was pinged and one whose receiver is
 down (so an error is stored) — none of these values is in any file of the
 data dir (the SQLite file and its WAL included, while running and after
-stop), in the server's stdout or stderr, in any API answer the test got
+stop) or of the PostgreSQL database, in the server's stdout or stderr, in any API answer the test got
 (bodies and headers), in the audit log, or in a message sent to the agent.
 The approach of test_api_leak.py.
 """
@@ -15,7 +15,7 @@ import pathlib
 import uuid
 
 from api_support import assert_error, create_schedule, walk_pages
-from conftest import Agent, Client, enroll_host, now_rfc3339, wait_for
+from conftest import Agent, Client, enroll_host, holds_the_store, now_rfc3339, store_files, wait_for
 from notify_support import (db_query, email_channel, finish, free_port, run_to_end, send_test, signature_ok,
                             start_alert_server, start_scheduled, wait_alert, wait_attempted, wait_delivered,
                             webhook)
@@ -35,10 +35,6 @@ class RecordingClient(Client):
         response = super().request(method, path, **kwargs)
         self.answers.append(f"{method} {path} {response.status_code} {dict(response.headers)} {response.text}")
         return response
-
-
-def data_files(data_dir: pathlib.Path) -> dict[pathlib.Path, bytes]:
-    return {path: path.read_bytes() for path in data_dir.rglob("*") if path.is_file()}
 
 
 def assert_not_in_files(files: dict[pathlib.Path, bytes], secrets: list[str]) -> None:
@@ -145,14 +141,14 @@ def test_notification_secrets_never_leak(tmp_path, receiver, smtp_servers, tls_f
             assert secret_value not in audit, f"a secret ({secret_value[:8]}…) is in the audit log"
             assert secret_value not in to_agent, f"a secret ({secret_value[:8]}…) was sent to the agent"
 
-        assert_not_in_files(data_files(srv.data_dir), srv.secrets)  # while running: the WAL included
+        assert_not_in_files(store_files(srv), srv.secrets)  # while running: the WAL included
         agent.close()
         assert srv.stop() == 0
     finally:
         srv.stop()
 
-    files = data_files(srv.data_dir)
-    assert any(path.name.startswith("restic-manager.sqlite") for path in files)
+    files = store_files(srv)
+    assert any(holds_the_store(path) for path in files)
     assert_not_in_files(files, srv.secrets)
     log = srv.log_text()
     assert "listening" in log

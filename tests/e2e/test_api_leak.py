@@ -1,13 +1,10 @@
-"""No credential or secret ever reaches the data dir or the server's log in the clear (SPEC §8)."""
+"""No credential or secret ever reaches the data dir (or the PostgreSQL
+database) or the server's log in the clear (SPEC §8)."""
 import pathlib
 
 
 from api_support import agent_finish_job, agent_log, agent_start_job, create_api_token, login, new_password, run_job
-from conftest import Agent, Client, enroll_host
-
-
-def data_files(data_dir: pathlib.Path) -> dict[pathlib.Path, bytes]:
-    return {path: path.read_bytes() for path in data_dir.rglob("*") if path.is_file()}
+from conftest import Agent, Client, enroll_host, holds_the_store, store_files
 
 
 def assert_no_secret_in(files: dict[pathlib.Path, bytes], secrets: list[str]) -> None:
@@ -56,10 +53,10 @@ def test_secrets_never_reach_disk_or_log(server, admin):
     assert kept.get("/api/v1/auth/me").status_code == 200
     assert len(server.secrets) >= 10
 
-    assert_no_secret_in(data_files(server.data_dir), server.secrets)  # while running: WAL included
+    assert_no_secret_in(store_files(server), server.secrets)  # while running: WAL included
     assert server.stop() == 0
-    files = data_files(server.data_dir)
-    assert any(path.name.startswith("restic-manager.sqlite") for path in files)
+    files = store_files(server)
+    assert any(holds_the_store(path) for path in files)
     assert_no_secret_in(files, server.secrets)
     log = server.log_text()
     assert "listening" in log

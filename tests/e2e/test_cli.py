@@ -6,11 +6,13 @@ import subprocess
 import pytest
 import requests
 
-from conftest import BINARY, Client, start_server
+from conftest import Client, server_command, start_server
 
 
 def run_cli(*args, stdin: str | None = None, timeout: float = 60):
-    return subprocess.run([str(BINARY), *args], input=stdin, capture_output=True, text=True, timeout=timeout)
+    """Runs the binary; with `--data-dir`, on that data dir's store (its database on PostgreSQL)."""
+    argv, env = server_command(*args)
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.mark.parametrize(

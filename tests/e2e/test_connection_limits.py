@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from conftest import BINARY, Agent, Client, enroll_host, start_server, wait_for
+from conftest import Agent, Client, enroll_host, server_command, start_server, wait_for
 
 HEAD_TIMEOUT = 2
 
@@ -224,8 +224,8 @@ def test_the_server_raises_its_open_file_limit_and_logs_it(tmp_path):
 
     data = tmp_path / "data"
     out = tmp_path / "out.log"
-    process = subprocess.Popen([str(BINARY), "serve", "--data-dir", str(data), "--listen", "127.0.0.1:0"],
-                               stdout=open(out, "wb"), stderr=subprocess.DEVNULL, preexec_fn=lower_limit)
+    argv, env = server_command("serve", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    process = subprocess.Popen(argv, env=env, stdout=open(out, "wb"), stderr=subprocess.DEVNULL, preexec_fn=lower_limit)
     try:
         line = wait_for(lambda: next((l for l in out.read_text().splitlines() if "open file limit" in l), None),
                         timeout=30, message="the open file limit in the log")

@@ -1,5 +1,4 @@
 """Enrollment (SPEC §4.1, §7.1) and the bearer check before the WebSocket upgrade (§4.2)."""
-import sqlite3
 import uuid
 
 import pytest
@@ -8,7 +7,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import (Agent, create_enrollment_token, enroll, enroll_host, get_host, handshake_status,
-                      start_server)
+                      start_server, store_execute)
 
 
 def test_valid_enrollment_returns_host_and_agent_token_that_opens_the_socket(server, admin):
@@ -37,11 +36,8 @@ def test_reused_unknown_deleted_and_expired_enrollment_tokens_all_get_the_same_4
     expiring = create_enrollment_token(admin)
     # Make one token expired: offline, in the real database file, then restart on it.
     server.stop()
-    db = sqlite3.connect(server.data_dir / "restic-manager.sqlite")
-    with db:
-        changed = db.execute("UPDATE enrollment_tokens SET expires_at = '2000-01-01 00:00:00.000' WHERE id = ?",
-                             (expiring["id"],)).rowcount
-    db.close()
+    changed = store_execute(server.data_dir, "UPDATE enrollment_tokens SET expires_at = '2000-01-01 00:00:00.000' "
+                            "WHERE id = ?", (expiring["id"],))
     assert changed == 1
     srv = start_server(tmp_path, "--agent-offline-after", "3", data_dir=server.data_dir)
     try:

@@ -2,20 +2,15 @@
 memory, are flushed in batches, and are exact in the database for every
 host that went offline (SPEC §4: offline after the threshold, at once on close)."""
 import datetime
-import sqlite3
 
 import pytest
 
-from conftest import Agent, Client, enroll_host, get_host, now_rfc3339, parse_time, start_server, wait_for
+from conftest import Agent, Client, enroll_host, get_host, now_rfc3339, parse_time, start_server, store_query, wait_for
 
 
 def stored_last_seen(server, host_id: str) -> str | None:
     """The host row's `last_seen_at` as the server stored it (UTC text, fixed width)."""
-    database = sqlite3.connect(f"file:{server.data_dir / 'restic-manager.sqlite'}?mode=ro", uri=True)
-    try:
-        return database.execute("SELECT last_seen_at FROM hosts WHERE id = ?", (host_id,)).fetchone()[0]
-    finally:
-        database.close()
+    return store_query(server.data_dir, "SELECT last_seen_at FROM hosts WHERE id = ?", (host_id,))[0][0]
 
 
 def stored_time(text: str) -> datetime.datetime:

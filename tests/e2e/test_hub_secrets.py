@@ -2,7 +2,7 @@
 import json
 import uuid
 
-from conftest import Agent, Client, create_schedule, enroll_host, run_job, start_server
+from conftest import Agent, Client, create_schedule, enroll_host, holds_the_store, run_job, start_server, store_files
 
 
 def test_repo_secrets_travel_in_config_update_only(tmp_path):
@@ -58,9 +58,8 @@ def test_repo_secrets_travel_in_config_update_only(tmp_path):
     assert "config.update" in logs or "agent connected" in logs  # the log is real, not empty
     for secret in secrets:
         assert secret not in logs
-    files = [p for p in srv.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name.endswith(".sqlite") for p in files)
-    for path in files:
-        data = path.read_bytes()
+    files = store_files(srv)
+    assert any(holds_the_store(p) for p in files)
+    for path, data in files.items():
         for secret in secrets:
             assert secret.encode() not in data, f"{secret[:8]}… found in {path.name}"

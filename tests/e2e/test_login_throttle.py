@@ -113,9 +113,9 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(server):
 
 
 def test_trusted_proxy_must_be_an_address_or_cidr(tmp_path):
-    from conftest import BINARY
+    from conftest import server_command
     import subprocess
-    result = subprocess.run([str(BINARY), "serve", "--data-dir", str(tmp_path / "d"), "--trusted-proxy", "10.0.0.0/33"],
-                            capture_output=True, text=True, timeout=30)
+    argv, env = server_command("serve", "--data-dir", str(tmp_path / "d"), "--trusted-proxy", "10.0.0.0/33")
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "--trusted-proxy 10.0.0.0/33 is not an address or CIDR" in result.stderr

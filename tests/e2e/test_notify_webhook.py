@@ -14,7 +14,7 @@ import subprocess
 import uuid
 
 from api_support import assert_same_resource, db_execute, parse_time
-from conftest import BINARY, Agent, Client, enroll_host, wait_for
+from conftest import Agent, Client, enroll_host, server_command, wait_for
 from notify_support import (WEBHOOK_BODY_KEYS, Receiver, assert_stays, deliveries, get_alert, run_to_end, send_test,
                             set_rule, signature_ok, sqlite_time, start_alert_server, utcnow, wait_alert,
                             wait_attempted, wait_delivered, webhook)
@@ -234,7 +234,7 @@ def test_https_receivers_are_verified_against_the_notify_ca_file(tmp_path, tls_f
 def test_bad_notification_flags_are_refused_at_start(tmp_path):
     for flags, named in ((["--notify-ca-file", str(tmp_path / "missing.pem")], "notify-ca-file"),
                          (["--alert-interval-seconds", "0"], "alert-interval-seconds")):
-        result = subprocess.run([str(BINARY), "serve", "--data-dir", str(tmp_path / "data"), "--listen",
-                                 "127.0.0.1:0", *flags], capture_output=True, text=True, timeout=10)
+        argv, env = server_command("serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0", *flags)
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=10)
         assert result.returncode != 0, result
         assert named in result.stderr + result.stdout, result

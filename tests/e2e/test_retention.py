@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from api_support import agent_finish_job, agent_start_job, run_job
-from conftest import BINARY, Agent, Client, enroll_host, start_server, wait_for
+from conftest import Agent, Client, enroll_host, server_command, sqlite_only, start_server, wait_for
 
 OLD_JOBS = 20_000
 LINES_PER_OLD_JOB = 5
@@ -72,6 +72,7 @@ def all_log_seqs(client: Client, job_id: str) -> list[int]:
         after = body["next_seq"]
 
 
+@sqlite_only("the old history is seeded with SQLite's SQL (recursive CTE, strftime) into the SQLite file")
 def test_old_history_goes_while_ingest_loses_nothing(tmp_path):
     server = start_server(tmp_path, "--retention-interval-seconds", "1", "--log-format", "json")
     try:
@@ -149,8 +150,8 @@ def test_old_history_goes_while_ingest_loses_nothing(tmp_path):
 ])
 def test_bad_retention_flags_are_refused_at_start(tmp_path, flag, value):
     flags = [flag] if value is None else [flag, value]
-    result = subprocess.run([str(BINARY), "serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0",
-                             *flags], capture_output=True, text=True, timeout=10)
+    argv, env = server_command("serve", "--data-dir", str(tmp_path / "data"), "--listen", "127.0.0.1:0", *flags)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=10)
     assert result.returncode != 0, result
     assert "Error:" in result.stderr.splitlines()[0], result.stderr
     assert flag.split("=")[0] in result.stderr, result.stderr
