@@ -7,6 +7,7 @@ open-file limit at start.
 """
 import re
 import resource
+import select
 import socket
 import subprocess
 import time
@@ -172,11 +173,34 @@ def test_normal_requests_still_work_within_the_limits(limited):
     assert requests.get(url, headers={"X-Fine": "v" * 16_000}, timeout=10).status_code == 200
 
 
+def closed_among(socks: list[socket.socket], seconds: float) -> list[socket.socket]:
+    """The sockets of `socks` the server closes within `seconds` (whatever it sent first)."""
+    deadline = time.monotonic() + seconds
+    closed, still_open = [], list(socks)
+    while still_open and (remaining := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select(still_open, [], [], remaining)
+        for sock in readable:
+            try:
+                ended = sock.recv(65536) == b""
+            except ConnectionResetError:
+                ended = True
+            if ended:
+                closed.append(sock)
+                still_open.remove(sock)
+    return closed
+
+
 def test_one_address_cannot_hold_more_than_its_share_of_connections(capped):
     # 127.0.0.2 is loopback too: the test's own requests from 127.0.0.1 stay a different client.
-    held = [open_socket(capped, "127.0.0.2") for _ in range(8)]
-    extra = open_socket(capped, "127.0.0.2")
-    assert closed_within(extra, 1.5), "a ninth connection from one address was kept"
+    # Which of the nine loses is not promised: each is admitted on the event
+    # loop that accepted it, and a loop busy for a moment (with the store's
+    # PostgreSQL connections, say) sets an earlier one up after a later one.
+    sockets = [open_socket(capped, "127.0.0.2") for _ in range(9)]
+    closed = closed_among(sockets, 1.5)
+    assert closed, "a ninth connection from one address was kept"
+    assert len(closed) == 1, f"{len(closed)} of nine connections from one address were closed; eight may stay"
+    held = [sock for sock in sockets if sock not in closed]
+    closed[0].close()
     # Other clients are served meanwhile.
     assert requests.get(capped.url("/healthz"), timeout=5).status_code == 200
     # Closing one frees a place.
