@@ -115,12 +115,13 @@ let package = Package(
             ]
         ),
         // Log-ingest and fleet benchmarks (scripts/bench-ingest, scripts/bench-fleet).
-        // Links the server only for its migrator, which gives the baselines and
-        // the seeded fleet the very same schema on either engine, and the crypto
-        // module for the seeded agent tokens' hashes; postgres-nio for the
-        // PostgreSQL baselines, raw reads and scratch databases. Its simulated
-        // agents speak WebSocket through a minimal client of their own, so the
-        // load generator costs the machine little.
+        // Links the server for its migrator, which gives the baselines and the
+        // seeded fleet the very same schema on either engine, and for the store
+        // methods that make the baselines' hosts and jobs; the crypto module for
+        // the seeded agent tokens' hashes; postgres-nio for the PostgreSQL
+        // baselines, raw reads and databases. Its simulated agents speak
+        // WebSocket through a minimal client of their own, so the load
+        // generator costs the machine little.
         .executableTarget(
             name: "restic-manager-bench",
             dependencies: [
