@@ -57,6 +57,21 @@ struct TemporaryDatabase {
     }
 }
 
+/// What either engine keeps of text holding a NUL: the part before it.
+/// PostgreSQL refuses NUL in `text`; SQLite is handed C strings by GRDB.
+@Suite struct StoredTextTests {
+    @Test func textIsKeptUpToItsFirstNULOnEitherEngine() async throws {
+        let database = try await AppDatabase.forTest()
+        let user = try await database.createUser(username: "eve\u{0}admin", passwordHash: "x", role: .viewer, by: .system)
+        #expect(try await database.user(username: "eve")?.id == user.id)
+        #expect(try await database.user(username: "eve\u{0}other")?.id == user.id)
+        let stored = try await database.read { tx in
+            try tx.value(String.self, "SELECT username FROM users WHERE id = ?", [user.id])
+        }
+        #expect(stored == "eve")
+    }
+}
+
 @Suite struct IngestTests {
     /// A host with one dispatched job, ready to receive agent messages.
     func fixture() async throws -> (AppDatabase, HostID, JobID) {

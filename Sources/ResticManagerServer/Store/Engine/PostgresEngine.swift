@@ -156,7 +156,7 @@ final class PostgresTransaction: StoreTransaction {
             case .text:
                 binds.append(try values.map { value in
                     guard case .string(let text) = value.storage else { throw Self.notBulkValue(bulk, column.name) }
-                    return text
+                    return Self.storable(text)
                 })
             case .bigint:
                 binds.append(try values.map { value in
@@ -177,6 +177,15 @@ final class PostgresTransaction: StoreTransaction {
             return keyNames.map { converted[$0] as DatabaseValue }
         }
         return bulk.inserted(keys: keys)
+    }
+
+    /// Text as both engines store it: up to its first NUL. GRDB binds text to
+    /// SQLite as a C string, which ends there; PostgreSQL refuses NUL in
+    /// `text` outright, which would turn a hostile `"admin\u{0}"` login into
+    /// a 500 on this engine only.
+    private static func storable(_ text: String) -> String {
+        guard let nul = text.utf8.firstIndex(of: 0) else { return text }
+        return String(text[..<nul])
     }
 
     private static func notBulkValue(_ bulk: BulkInsert, _ column: String) -> StoreError {
@@ -204,7 +213,7 @@ final class PostgresTransaction: StoreTransaction {
             case .null: binds.appendNull()
             case .int64(let integer): binds.append(integer)
             case .double(let double): binds.append(double)
-            case .string(let string): binds.append(string)
+            case .string(let string): binds.append(Self.storable(string))
             case .blob(let data): binds.append(ByteBuffer(bytes: data))
             }
         }
