@@ -89,7 +89,7 @@ final class AlertEvaluator: Service, Sendable {
             if changes.notifications > 0 { onNotificationsWritten() }
             return changes
         } catch {
-            logger.error("alert evaluation failed", metadata: ["error": "\(error)"])
+            logger.error("alert evaluation failed", metadata: ["error": "\(PostgresFailure.describe(error))"])
             return AlertChanges()
         }
     }
